@@ -1,0 +1,163 @@
+// Copyright 2026 The vifiler Authors.
+//
+// Client: the vifiler client library's C++ API. Connects to a filer by name and performs file
+// operations on its volume; rides through the loss of the filer.
+//
+// Contract:
+//  - Connect(name) resolves the name (hosts file or system resolver) and opens a session on the
+//    filer's primary data access port.
+//  - Every call is synchronous and thread-safe; concurrent calls from many threads use the
+//    session's slots in parallel (at most `slots` outstanding requests).
+//  - When the connection fails (error, reset, no reply within request_timeout, the filer
+//    refusing because it no longer owns the volume) the client reconnects: it tries the home
+//    filer's primary port and the failover name (name + failover_suffix, resolved the same way)
+//    on the secondary discriminator, with backoff, until failover_deadline. It reopens the
+//    session with the same client identity and resends every request that was in flight with
+//    its original slot and sequence, so the filer executes each at most once. Handles stay
+//    valid. The application sees a pause; only past the deadline does it get an error, naming
+//    what was tried. After giveback it returns to the home filer the same way.
+//  - Errors from the filer come back as absl::Status with the protocol error name in the
+//    message; ErrorCodeOf() recovers the protocol::ErrorCode.
+
+#ifndef VIFILER_CLIENTLIB_CLIENT_H_
+#define VIFILER_CLIENTLIB_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "protocol/messages.h"
+
+namespace vifiler {
+namespace client {
+
+struct ClientOptions {
+  std::string fabric = "auto";  // auto | rdma | tcp
+  std::string hosts_file;       // empty: system resolver
+  uint16_t primary_discriminator = 7300;
+  uint16_t secondary_discriminator = 7301;
+  std::string failover_suffix = "-failover";
+  bool failover = true;
+  // No reply within this time: the connection is presumed lost.
+  absl::Duration request_timeout = absl::Seconds(5);
+  // How long to keep trying the filer and its partner before giving up.
+  absl::Duration failover_deadline = absl::Seconds(30);
+  absl::Duration connect_timeout = absl::Seconds(2);
+  uint32_t slots = 16;
+  // Stable identity of this client; the filer keys its reply cache by it. Empty: random.
+  std::string client_id;
+  // Called (from a library thread) with a one-line description of each failover/failback.
+  std::function<void(const std::string&)> on_event;
+};
+
+struct ClientStats {
+  std::string filer_name;       // name the client connected to
+  std::string serving_filer;    // filer currently serving the session
+  std::string endpoint;         // address:discriminator in use
+  bool on_partner = false;      // connected to the partner's secondary port
+  uint64_t failovers = 0;       // moves to the partner
+  uint64_t failbacks = 0;       // moves back to the home filer
+  uint64_t reconnects = 0;      // every new connection after the first
+  uint64_t replays = 0;         // requests resent after a reconnect
+  absl::Duration failover_time;        // total time spent reconnecting
+  absl::Duration last_failover_time;   // the most recent reconnect
+};
+
+struct DirectoryEntry {
+  std::string name;
+  protocol::FileType type = protocol::FileType::kUnknown;
+  uint64_t file_id = 0;
+};
+
+// The protocol error carried by a status returned from Client, kOk for OK, kTransport for
+// errors that did not come from a filer.
+protocol::ErrorCode ErrorCodeOf(const absl::Status& status);
+
+class Client;
+class FailoverSession;
+
+// An open file: a handle plus the client that serves it. Cheap to copy; valid while the
+// Client lives.
+class File {
+ public:
+  File() = default;
+  File(Client* client, protocol::FileHandle handle) : client_(client), handle_(handle) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, absl::Span<char> buffer) const;
+  absl::StatusOr<size_t> Write(uint64_t offset, absl::string_view data) const;
+  absl::StatusOr<protocol::FileAttr> Stat() const;
+  absl::Status Truncate(uint64_t size) const;
+  absl::Status Fsync() const;
+  const protocol::FileHandle& handle() const { return handle_; }
+
+ private:
+  Client* client_ = nullptr;
+  protocol::FileHandle handle_;
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& filer_name,
+                                                         ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // ---- path API ("/dir/file"; components separated by '/')
+  absl::StatusOr<protocol::FileHandle> Resolve(absl::string_view path);
+  // Creates (or, without exclusive, opens and truncates) a regular file.
+  absl::StatusOr<File> Create(absl::string_view path, uint32_t mode = 0644, bool exclusive = false);
+  absl::StatusOr<File> Open(absl::string_view path);
+  absl::StatusOr<protocol::FileAttr> Stat(absl::string_view path);
+  absl::StatusOr<std::vector<DirectoryEntry>> List(absl::string_view path);
+  absl::Status Mkdir(absl::string_view path, uint32_t mode = 0755);
+  absl::Status Remove(absl::string_view path);  // file or empty directory
+  absl::Status Rename(absl::string_view from, absl::string_view to);
+
+  // ---- handle API (one protocol operation each)
+  protocol::FileHandle root() const;
+  absl::StatusOr<protocol::HandleReply> Lookup(const protocol::FileHandle& dir,
+                                               absl::string_view name);
+  absl::StatusOr<protocol::FileAttr> GetAttr(const protocol::FileHandle& handle);
+  absl::StatusOr<protocol::FileAttr> SetAttr(const protocol::SetAttrRequest& request);
+  absl::StatusOr<protocol::HandleReply> CreateAt(const protocol::CreateRequest& request);
+  absl::StatusOr<protocol::HandleReply> MkdirAt(const protocol::MkdirRequest& request);
+  absl::Status RemoveAt(const protocol::FileHandle& dir, absl::string_view name);
+  absl::Status RmdirAt(const protocol::FileHandle& dir, absl::string_view name);
+  absl::Status RenameAt(const protocol::RenameRequest& request);
+  absl::StatusOr<protocol::ReadDirReply> ReadDir(const protocol::FileHandle& dir, uint64_t cookie,
+                                                 uint32_t max_entries);
+  // Reads up to buffer.size() bytes (any length; large reads go direct, in chunks). Returns
+  // the bytes read; fewer than asked only at end of file.
+  absl::StatusOr<size_t> Read(const protocol::FileHandle& handle, uint64_t offset,
+                              absl::Span<char> buffer);
+  absl::StatusOr<size_t> Write(const protocol::FileHandle& handle, uint64_t offset,
+                               absl::string_view data);
+  absl::Status Fsync(const protocol::FileHandle& handle);
+  absl::StatusOr<protocol::StatFsReply> StatFs();
+  absl::Status Null();
+
+  ClientStats stats() const;
+  const std::string& client_id() const;
+
+
+ private:
+  template <typename Reply, typename Request>
+  absl::StatusOr<Reply> Call(protocol::Opcode op, const Request& request);
+
+  explicit Client(std::unique_ptr<FailoverSession> session);
+  absl::StatusOr<protocol::FileHandle> ResolveParent(absl::string_view path, std::string* name);
+
+  std::unique_ptr<FailoverSession> session_;
+};
+
+}  // namespace client
+}  // namespace vifiler
+
+#endif  // VIFILER_CLIENTLIB_CLIENT_H_

@@ -1,0 +1,468 @@
+// Copyright 2026 The vifiler Authors.
+
+#include "cluster/interconnect.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace vifiler {
+namespace cluster {
+namespace {
+
+// Time since an arbitrary fixed point, immune to wall clock steps.
+absl::Duration MonotonicNow() {
+  return absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+// How long an idle Accept waits before the accept loop looks at its state again. Close()
+// wakes it earlier.
+constexpr absl::Duration kAcceptPoll = absl::Milliseconds(500);
+// Pause after an unexpected Accept error, so a broken listener does not spin.
+constexpr absl::Duration kAcceptErrorPause = absl::Milliseconds(50);
+// A connection that stayed up this many heartbeat intervals was a working link; one that
+// dropped sooner counts as a failed dial (backoff keeps growing, no log line per attempt).
+constexpr int kSteadyIntervals = 2;
+
+uint64_t RandomIncarnation() {
+  absl::BitGen gen;
+  uint64_t value = 0;
+  while (value == 0) value = absl::Uniform<uint64_t>(gen);
+  return value;
+}
+
+}  // namespace
+
+Interconnect::Interconnect(transport::Fabric* fabric, transport::NameResolver* resolver,
+                           InterconnectOptions options,
+                           std::function<InterconnectMessage()> heartbeat, Handler on_message)
+    : fabric_(fabric),
+      resolver_(resolver),
+      options_(std::move(options)),
+      heartbeat_(std::move(heartbeat)),
+      on_message_(std::move(on_message)),
+      incarnation_(RandomIncarnation()) {}
+
+Interconnect::~Interconnect() { Stop(); }
+
+absl::Duration Interconnect::ConnectTimeout() const {
+  return std::clamp(5 * options_.heartbeat_interval, absl::Milliseconds(200), absl::Seconds(2));
+}
+
+absl::Duration Interconnect::IdleTimeout() const {
+  return std::max(50 * options_.heartbeat_interval, absl::Seconds(5));
+}
+
+transport::Endpoint Interconnect::local_endpoint() const {
+  absl::MutexLock lock(&mu_);
+  return local_endpoint_;
+}
+
+absl::Status Interconnect::Start() {
+  absl::MutexLock stop_lock(&stop_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_) return absl::FailedPreconditionError("interconnect already started");
+  }
+  if (fabric_ == nullptr || resolver_ == nullptr || !heartbeat_ || !on_message_) {
+    return absl::InvalidArgumentError("interconnect needs a fabric, a resolver and callbacks");
+  }
+  if (options_.name.empty() || options_.name.size() > kMaxInterconnectString ||
+      options_.partner_name.empty() || options_.partner_name.size() > kMaxInterconnectString) {
+    return absl::InvalidArgumentError(absl::StrCat("bad interconnect names \"", options_.name,
+                                                   "\" / \"", options_.partner_name, "\""));
+  }
+  if (options_.heartbeat_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("heartbeat interval must be positive");
+  }
+  absl::StatusOr<std::unique_ptr<transport::Listener>> listener = fabric_->Listen(options_.local);
+  if (!listener.ok()) {
+    return absl::Status(listener.status().code(),
+                        absl::StrCat("interconnect cannot listen on ", options_.local.ToString(),
+                                     ": ", listener.status().message()));
+  }
+  listener_ = std::move(*listener);
+  {
+    absl::MutexLock lock(&mu_);
+    started_ = true;
+    local_endpoint_ = listener_->endpoint();
+  }
+  LOG(INFO) << "interconnect " << options_.name << " listening on "
+            << listener_->endpoint().ToString() << ", partner " << options_.partner_name << ":"
+            << options_.partner_discriminator << ", heartbeat every "
+            << options_.heartbeat_interval;
+  accept_thread_ = std::thread(&Interconnect::AcceptLoop, this);
+  dial_thread_ = std::thread(&Interconnect::DialLoop, this);
+  heartbeat_thread_ = std::thread(&Interconnect::HeartbeatLoop, this);
+  return absl::OkStatus();
+}
+
+void Interconnect::Stop() {
+  absl::MutexLock stop_lock(&stop_mu_);
+  std::vector<std::shared_ptr<transport::Connection>> to_close;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+    if (outgoing_ != nullptr) to_close.push_back(std::move(outgoing_));
+    outgoing_.reset();
+    for (const auto& inbound : inbound_) to_close.push_back(inbound->connection);
+  }
+  listener_->Close();
+  for (const auto& connection : to_close) connection->Close();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  if (dial_thread_.joinable()) dial_thread_.join();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  ReapInbound(/*all=*/true);
+  LOG(INFO) << "interconnect " << options_.name << " stopped";
+}
+
+absl::Status Interconnect::Send(const InterconnectMessage& m, absl::Time deadline) {
+  std::shared_ptr<transport::Connection> connection;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cut_) return absl::UnavailableError("interconnect is cut");
+    if (outgoing_ == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("interconnect not connected to ", options_.partner_name));
+    }
+    connection = outgoing_;
+  }
+  return SendOn(connection, m, deadline);
+}
+
+absl::Duration Interconnect::SinceLastHeard() const {
+  absl::MutexLock lock(&mu_);
+  if (last_heard_ == -absl::InfiniteDuration()) return absl::InfiniteDuration();
+  return MonotonicNow() - last_heard_;
+}
+
+bool Interconnect::connected() const {
+  absl::MutexLock lock(&mu_);
+  return outgoing_ != nullptr;
+}
+
+void Interconnect::SetCut(bool cut) {
+  std::vector<std::shared_ptr<transport::Connection>> to_close;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cut_ == cut) return;
+    cut_ = cut;
+    if (cut) {
+      if (outgoing_ != nullptr) to_close.push_back(std::move(outgoing_));
+      outgoing_.reset();
+      for (const auto& inbound : inbound_) to_close.push_back(inbound->connection);
+    }
+  }
+  LOG(WARNING) << "interconnect " << options_.name << (cut ? " cut" : " restored")
+               << " (test hook)";
+  for (const auto& connection : to_close) connection->Close();
+}
+
+bool Interconnect::cut() const {
+  absl::MutexLock lock(&mu_);
+  return cut_;
+}
+
+void Interconnect::AcceptLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    ReapInbound(/*all=*/false);
+    absl::StatusOr<std::unique_ptr<transport::Connection>> accepted =
+        listener_->Accept(absl::Now() + kAcceptPoll);
+    if (!accepted.ok()) {
+      if (absl::IsDeadlineExceeded(accepted.status())) continue;
+      if (absl::IsCancelled(accepted.status())) return;  // listener closed by Stop()
+      LOG(WARNING) << "interconnect " << options_.name << " accept: " << accepted.status();
+      Pause(kAcceptErrorPause);
+      continue;
+    }
+    std::shared_ptr<transport::Connection> connection = std::move(*accepted);
+    const transport::PeerIdentity& peer = connection->peer();
+    if (peer.purpose != transport::kPurposeInterconnect) {
+      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer.address
+                   << " (\"" << peer.identity << "\"): purpose " << peer.purpose
+                   << " is not interconnect";
+      connection->Close();
+      continue;
+    }
+    AdmitInbound(std::move(connection));
+  }
+}
+
+void Interconnect::AdmitInbound(std::shared_ptr<transport::Connection> connection) {
+  std::shared_ptr<transport::Connection> evicted;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_ && !cut_) {
+      size_t open = 0;
+      for (const auto& inbound : inbound_) {
+        if (!inbound->finished) ++open;
+      }
+      if (open >= kMaxInboundConnections) {
+        for (const auto& inbound : inbound_) {
+          if (!inbound->finished) {
+            evicted = inbound->connection;
+            break;
+          }
+        }
+      }
+      VLOG(1) << "interconnect " << options_.name << " accepted connection from "
+              << connection->peer().address;
+      auto inbound = std::make_unique<Inbound>();
+      inbound->connection = std::move(connection);
+      Inbound* raw = inbound.get();
+      inbound_.push_back(std::move(inbound));
+      raw->thread = std::thread(&Interconnect::ReadLoop, this, raw);
+    }
+  }
+  if (connection != nullptr) connection->Close();  // not admitted: stopping or cut
+  if (evicted != nullptr) {
+    LOG(WARNING) << "interconnect " << options_.name << " has " << kMaxInboundConnections
+                 << " incoming connections; closing the oldest";
+    evicted->Close();
+  }
+}
+
+void Interconnect::ReapInbound(bool all) {
+  std::vector<std::unique_ptr<Inbound>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    auto keep = std::stable_partition(
+        inbound_.begin(), inbound_.end(),
+        [all](const std::unique_ptr<Inbound>& inbound) { return !all && !inbound->finished; });
+    for (auto it = keep; it != inbound_.end(); ++it) done.push_back(std::move(*it));
+    inbound_.erase(keep, inbound_.end());
+  }
+  for (const auto& inbound : done) {
+    inbound->connection->Close();
+    if (inbound->thread.joinable()) inbound->thread.join();
+  }
+}
+
+void Interconnect::ReadLoop(Inbound* inbound) {
+  const std::shared_ptr<transport::Connection> connection = inbound->connection;
+  const std::string peer = connection->peer().address;
+  bool from_partner = false;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || cut_) break;
+    }
+    absl::StatusOr<std::string> data = connection->Receive(absl::Now() + IdleTimeout());
+    if (!data.ok()) {
+      if (absl::IsDeadlineExceeded(data.status())) {
+        LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
+                     << ": silent for " << IdleTimeout();
+      } else {
+        VLOG(1) << "interconnect " << options_.name << " connection from " << peer
+                << " ended: " << data.status();
+      }
+      break;
+    }
+    absl::StatusOr<InterconnectMessage> m = DecodeInterconnectMessage(*data);
+    if (!m.ok()) {
+      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
+                   << ": malformed message: " << m.status();
+      break;
+    }
+    if (m->sender != options_.partner_name) {
+      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
+                   << ": sender \"" << m->sender << "\" is not the partner \""
+                   << options_.partner_name << "\"";
+      break;
+    }
+    std::vector<std::shared_ptr<transport::Connection>> superseded;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || cut_) break;
+      last_heard_ = MonotonicNow();
+      if (!from_partner) {
+        // The partner's newest connection wins; older ones are left over from before it
+        // redialed (or restarted).
+        for (const auto& other : inbound_) {
+          if (other.get() != inbound && !other->finished) superseded.push_back(other->connection);
+        }
+      }
+    }
+    if (!from_partner) {
+      from_partner = true;
+      LOG(INFO) << "interconnect " << options_.name << " hears " << options_.partner_name
+                << " (incarnation " << m->incarnation << ") from " << peer;
+    }
+    for (const auto& other : superseded) other->Close();
+    on_message_(*m);
+  }
+  connection->Close();
+  absl::MutexLock lock(&mu_);
+  inbound->finished = true;
+}
+
+void Interconnect::Pause(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  const bool cut_before = cut_;
+  auto changed = [this, cut_before]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || cut_ != cut_before; };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+}
+
+void Interconnect::DialLoop() {
+  absl::Duration backoff = kMinDialBackoff;
+  bool failing = false;  // the last attempt failed (log only the first failure of a streak)
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      if (cut_) {
+        auto restored = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !cut_; };
+        mu_.AwaitWithTimeout(absl::Condition(&restored), kMaxDialBackoff);
+        continue;
+      }
+    }
+    absl::Status status;
+    absl::StatusOr<std::string> address = resolver_->Resolve(options_.partner_name);
+    if (address.ok()) {
+      transport::PeerIdentity identity;
+      identity.identity = options_.name.substr(0, transport::kMaxIdentityLength);
+      identity.purpose = transport::kPurposeInterconnect;
+      const transport::Endpoint endpoint{*address, options_.partner_discriminator};
+      absl::StatusOr<std::unique_ptr<transport::Connection>> connected =
+          fabric_->Connect(endpoint, identity, absl::Now() + ConnectTimeout());
+      if (connected.ok()) {
+        std::shared_ptr<transport::Connection> connection = std::move(*connected);
+        bool admitted = false;
+        {
+          absl::MutexLock lock(&mu_);
+          if (!stopping_ && !cut_) {
+            outgoing_ = connection;
+            send_now_ = true;
+            admitted = true;
+          }
+        }
+        if (!admitted) {
+          connection->Close();
+          continue;
+        }
+        // After failures, announce the connection only once it proves steady.
+        if (!failing) {
+          LOG(INFO) << "interconnect " << options_.name << " connected to " << options_.partner_name
+                    << " at " << endpoint.ToString();
+        }
+        const absl::Time up_since = absl::Now();
+        const absl::Status why = WaitWhileConnected(connection, /*announce=*/failing);
+        if (why.ok()) continue;  // stopping
+        const absl::Duration up = absl::Now() - up_since;
+        if (up >= kSteadyIntervals * options_.heartbeat_interval) {
+          LOG(WARNING) << "interconnect " << options_.name << " lost its connection to "
+                       << options_.partner_name << " after " << up << ": " << why;
+          failing = false;
+          backoff = kMinDialBackoff;
+          Pause(backoff);
+          continue;
+        }
+        // Dropped right after connecting (the partner refuses us, e.g. it is cut): back off
+        // as for a failed dial.
+        connected = absl::Status(why.code(),
+                                 absl::StrCat("dropped right after connecting: ", why.message()));
+      }
+      status = connected.status();
+    } else {
+      status = address.status();
+    }
+    if (!failing) {
+      LOG(WARNING) << "interconnect " << options_.name << " cannot reach " << options_.partner_name
+                   << " (retrying up to every " << kMaxDialBackoff << "): " << status;
+    } else {
+      VLOG(1) << "interconnect " << options_.name << " dial: " << status;
+    }
+    failing = true;
+    Pause(backoff);
+    backoff = std::min(2 * backoff, kMaxDialBackoff);
+  }
+}
+
+absl::Status Interconnect::WaitWhileConnected(
+    const std::shared_ptr<transport::Connection>& connection, bool announce) {
+  auto dropped = [this, &connection]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || outgoing_ != connection;
+  };
+  const absl::Time steady_at = absl::Now() + kSteadyIntervals * options_.heartbeat_interval;
+  absl::Status why;
+  while (true) {
+    if (announce && absl::Now() >= steady_at) {
+      LOG(INFO) << "interconnect " << options_.name << " connected to " << options_.partner_name
+                << " at " << connection->peer().address;
+      announce = false;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      // Polls IsOpen() each interval: the transport may notice a drop before a send does.
+      if (mu_.AwaitWithTimeout(absl::Condition(&dropped), options_.heartbeat_interval)) {
+        if (!stopping_) why = drop_reason_;
+        break;
+      }
+    }
+    if (!connection->IsOpen()) {
+      why = absl::UnavailableError("connection closed");
+      DropOutgoing(connection, why);
+      break;
+    }
+  }
+  connection->Close();
+  return why;
+}
+
+void Interconnect::HeartbeatLoop() {
+  absl::Time next = absl::Now();
+  auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || send_now_; };
+  while (true) {
+    std::shared_ptr<transport::Connection> connection;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithDeadline(absl::Condition(&due), next);
+      if (stopping_) return;
+      send_now_ = false;
+      if (!cut_) connection = outgoing_;
+    }
+    next = absl::Now() + options_.heartbeat_interval;
+    if (connection == nullptr) continue;
+    SendOn(connection, heartbeat_(), next).IgnoreError();
+  }
+}
+
+absl::Status Interconnect::SendOn(const std::shared_ptr<transport::Connection>& connection,
+                                  InterconnectMessage m, absl::Time deadline) {
+  m.sender = options_.name;
+  if (m.incarnation == 0) m.incarnation = incarnation_;
+  m.sequence = next_sequence_.fetch_add(1);
+  absl::Status status = connection->Send(EncodeInterconnectMessage(m), deadline);
+  if (!status.ok()) DropOutgoing(connection, status);
+  return status;
+}
+
+void Interconnect::DropOutgoing(const std::shared_ptr<transport::Connection>& connection,
+                                const absl::Status& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (outgoing_ == connection) {
+      outgoing_.reset();
+      drop_reason_ = why.ok() ? absl::UnavailableError("dropped") : why;
+    }
+  }
+  VLOG(1) << "interconnect " << options_.name << " drops its connection to "
+          << options_.partner_name << ": " << why;
+  connection->Close();
+}
+
+}  // namespace cluster
+}  // namespace vifiler

@@ -1,0 +1,415 @@
+// Copyright 2026 The vifiler Authors.
+
+#include "filer/volume_service.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "glog/logging.h"
+#include "protocol/codec.h"
+
+namespace vifiler {
+namespace filer {
+
+using protocol::ErrorCode;
+using protocol::MessageHeader;
+using protocol::Opcode;
+
+namespace {
+
+// How long a one-sided transfer for one request may take before the client is presumed gone.
+constexpr absl::Duration kTransferTimeout = absl::Seconds(30);
+// How long a replay waits for the original execution of the same request to finish.
+constexpr absl::Duration kReplayWait = absl::Seconds(10);
+
+std::string MakeReply(const MessageHeader& request, ErrorCode code, absl::string_view body) {
+  MessageHeader header = request;
+  header.flags = protocol::kFlagReply;
+  header.status = code;
+  if (code != ErrorCode::kOk) body = absl::string_view();
+  header.payload_length = static_cast<uint32_t>(body.size());
+  std::string out;
+  out.reserve(protocol::kHeaderSize + body.size());
+  protocol::Encoder e(&out);
+  protocol::EncodeHeader(header, &e);
+  out.append(body.data(), body.size());
+  return out;
+}
+
+template <typename Body>
+void EncodeTo(const Body& b, std::string* out) {
+  protocol::Encoder e(out);
+  protocol::EncodeBody(b, &e);
+}
+
+template <typename Request>
+bool DecodeRequest(absl::string_view message, Request* request) {
+  absl::Status s = protocol::DecodeMessageBody(message, request);
+  if (!s.ok()) VLOG(1) << "bad request body: " << s;
+  return s.ok();
+}
+
+transport::RemoteBuffer ToTransport(const protocol::RemoteBuffer& b) {
+  return transport::RemoteBuffer{b.address, b.key, b.length};
+}
+
+}  // namespace
+
+VolumeService::VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options,
+                             MutationGuard guard)
+    : volume_(std::move(volume)),
+      options_(std::move(options)),
+      guard_(std::move(guard)),
+      reply_cache_(volume_->meta_path() + "/replies", options_.sync_reply_cache) {}
+
+void VolumeService::StopAccepting() {
+  absl::MutexLock lock(&mu_);
+  accepting_ = false;
+}
+
+absl::Status VolumeService::Drain(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return executing_ == 0; };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat(executing_, " requests still executing"));
+  }
+  return absl::OkStatus();
+}
+
+ServiceCounters VolumeService::counters() const {
+  ServiceCounters c;
+  c.requests = requests_.load();
+  c.replays = reply_cache_.replays();
+  c.bad_requests = bad_requests_.load();
+  c.sessions = sessions_created_.load();
+  return c;
+}
+
+absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
+                                   std::string* reply) {
+  absl::StatusOr<MessageHeader> decoded = protocol::DecodeHeader(request);
+  if (!decoded.ok()) {
+    bad_requests_.fetch_add(1);
+    return absl::InvalidArgumentError(absl::StrCat("unreadable request: ", decoded.status().message()));
+  }
+  const MessageHeader& header = *decoded;
+  if (header.flags & protocol::kFlagReply) {
+    bad_requests_.fetch_add(1);
+    return absl::InvalidArgumentError("reply flag set on a request");
+  }
+  requests_.fetch_add(1);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!accepting_) {
+      *reply = MakeReply(header, ErrorCode::kNotOwner, "");
+      return absl::OkStatus();
+    }
+    ++executing_;
+  }
+  struct Done {
+    VolumeService* self;
+    ~Done() {
+      absl::MutexLock lock(&self->mu_);
+      --self->executing_;
+    }
+  } done{this};
+
+  std::string body;
+  if (header.opcode == Opcode::kNull) {
+    *reply = MakeReply(header, ErrorCode::kOk, "");
+    return absl::OkStatus();
+  }
+  if (header.opcode == Opcode::kSessionCreate) {
+    ErrorCode code = CreateSession(request, &body);
+    *reply = MakeReply(header, code, body);
+    return absl::OkStatus();
+  }
+  if (header.opcode == Opcode::kNotice) {
+    bad_requests_.fetch_add(1);
+    *reply = MakeReply(header, ErrorCode::kNotSupported, "");
+    return absl::OkStatus();
+  }
+
+  Session session;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(header.session_id);
+    if (it != sessions_.end()) session = it->second;
+  }
+  if (session.slots == 0) {
+    *reply = MakeReply(header, ErrorCode::kBadSession, "");
+    return absl::OkStatus();
+  }
+  if (header.opcode == Opcode::kSessionDestroy) {
+    absl::MutexLock lock(&mu_);
+    sessions_.erase(header.session_id);
+    *reply = MakeReply(header, ErrorCode::kOk, "");
+    return absl::OkStatus();
+  }
+  if (header.slot >= session.slots) {
+    *reply = MakeReply(header, ErrorCode::kBadSlot, "");
+    return absl::OkStatus();
+  }
+
+  const bool mutating = protocol::IsMutating(header.opcode);
+  std::string cached;
+  switch (reply_cache_.Begin(session.client_id, header.slot, header.sequence, &cached,
+                             absl::Now() + kReplayWait)) {
+    case ReplyCache::Verdict::kReplay: {
+      // Same reply as the first time, addressed to the current session.
+      absl::StatusOr<MessageHeader> old = protocol::DecodeHeader(cached);
+      if (!old.ok()) return absl::InternalError("corrupt reply cache entry");
+      MessageHeader restamped = *old;
+      restamped.session_id = header.session_id;
+      restamped.flags |= protocol::kFlagReplay;
+      std::string head;
+      protocol::Encoder e(&head);
+      protocol::EncodeHeader(restamped, &e);
+      *reply = head + cached.substr(protocol::kHeaderSize);
+      return absl::OkStatus();
+    }
+    case ReplyCache::Verdict::kMisordered:
+      *reply = MakeReply(header, ErrorCode::kSequenceMisordered, "");
+      return absl::OkStatus();
+    case ReplyCache::Verdict::kBusy:
+      *reply = MakeReply(header, ErrorCode::kBusy, "");
+      return absl::OkStatus();
+    case ReplyCache::Verdict::kExecute:
+      break;
+  }
+
+  if (mutating) {
+    absl::Status owner = guard_();
+    if (!owner.ok()) {
+      reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
+      LOG_EVERY_N(WARNING, 100) << "refusing mutation: " << owner;
+      *reply = MakeReply(header, ErrorCode::kNotOwner, "");
+      return absl::OkStatus();
+    }
+  }
+  absl::Status transport_error;
+  ErrorCode code;
+  switch (header.opcode) {
+    case Opcode::kRead:
+      code = DoRead(request, channel, &body, &transport_error);
+      break;
+    case Opcode::kWrite:
+      code = DoWrite(request, channel, &body, &transport_error);
+      break;
+    default:
+      code = Execute(header, request, channel, &body);
+      break;
+  }
+  if (!transport_error.ok()) {
+    // A direct write that could not fetch its data did not execute; a direct read executes
+    // again when replayed. Either way the slot is free for the replay.
+    reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
+    return transport_error;
+  }
+  if (code == ErrorCode::kBadRequest) bad_requests_.fetch_add(1);
+  *reply = MakeReply(header, code, body);
+  if (!mutating) {
+    reply_cache_.Finish(session.client_id, header.slot, header.sequence, false, "").IgnoreError();
+    return absl::OkStatus();
+  }
+  absl::Status owner = guard_();
+  if (!owner.ok()) {
+    reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
+    return absl::FailedPreconditionError(
+        absl::StrCat("lost volume ownership before acknowledging: ", owner.message()));
+  }
+  return reply_cache_.Finish(session.client_id, header.slot, header.sequence, true, *reply);
+}
+
+ErrorCode VolumeService::CreateSession(absl::string_view request, std::string* body) {
+  protocol::SessionCreateRequest r;
+  if (!DecodeRequest(request, &r) || r.client_id.empty()) return ErrorCode::kBadRequest;
+  protocol::SessionCreateReply out;
+  static thread_local absl::BitGen gen;
+  out.slots = std::min<uint32_t>(r.slots, protocol::kMaxSlots);
+  out.inline_threshold = options_.inline_threshold;
+  out.root = volume_->root();
+  out.filer_name = options_.filer_name;
+  {
+    absl::MutexLock lock(&mu_);
+    // One session per client identity: a reconnecting client replaces its old session.
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second.client_id == r.client_id) {
+        sessions_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+    do {
+      out.session_id = absl::Uniform<uint64_t>(gen, 1, UINT64_MAX);
+    } while (sessions_.contains(out.session_id));
+    sessions_[out.session_id] = Session{r.client_id, out.slots};
+  }
+  sessions_created_.fetch_add(1);
+  EncodeTo(out, body);
+  return ErrorCode::kOk;
+}
+
+ErrorCode VolumeService::Execute(const MessageHeader& header, absl::string_view request,
+                                 Channel* /*channel*/, std::string* body) {
+  switch (header.opcode) {
+    case Opcode::kLookup: {
+      protocol::LookupRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::HandleReply out;
+      ErrorCode code = volume_->Lookup(r.dir, r.name, &out);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kGetAttr: {
+      protocol::GetAttrRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::AttrReply out;
+      ErrorCode code = volume_->GetAttr(r.handle, &out.attr);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kSetAttr: {
+      protocol::SetAttrRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::AttrReply out;
+      ErrorCode code = volume_->SetAttr(r, &out.attr);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kCreate: {
+      protocol::CreateRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::HandleReply out;
+      ErrorCode code = volume_->Create(r, &out);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kMkdir: {
+      protocol::MkdirRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::HandleReply out;
+      ErrorCode code = volume_->Mkdir(r, &out);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kRemove:
+    case Opcode::kRmdir: {
+      protocol::RemoveRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      return header.opcode == Opcode::kRemove ? volume_->Remove(r) : volume_->Rmdir(r);
+    }
+    case Opcode::kRename: {
+      protocol::RenameRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      return volume_->Rename(r);
+    }
+    case Opcode::kReadDir: {
+      protocol::ReadDirRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::ReadDirReply out;
+      ErrorCode code = volume_->ReadDir(r, &out);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    case Opcode::kFsync: {
+      protocol::FsyncRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      return volume_->Fsync(r.handle);
+    }
+    case Opcode::kStatFs: {
+      protocol::StatFsRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      protocol::StatFsReply out;
+      ErrorCode code = volume_->StatFs(&out);
+      if (code == ErrorCode::kOk) EncodeTo(out, body);
+      return code;
+    }
+    default:
+      return ErrorCode::kNotSupported;
+  }
+}
+
+absl::Status VolumeService::EnsureStaging(Channel* channel, size_t size) {
+  if (channel->staging_size_ >= size && channel->staging_region_ != nullptr) {
+    return absl::OkStatus();
+  }
+  size_t want = std::max<size_t>(size, 1 << 20);
+  channel->staging_region_.reset();
+  channel->staging_.reset(new char[want]);
+  channel->staging_size_ = want;
+  absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> region =
+      channel->connection_->RegisterMemory(channel->staging_.get(), want, /*allow_remote=*/false);
+  if (!region.ok()) {
+    channel->staging_size_ = 0;
+    return region.status();
+  }
+  channel->staging_region_ = std::move(*region);
+  return absl::OkStatus();
+}
+
+ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std::string* body,
+                                absl::Status* transport_error) {
+  protocol::ReadRequest r;
+  if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+  protocol::ReadReply out;
+  if (!r.has_buffer) {
+    if (r.length > options_.inline_threshold) return ErrorCode::kTooBig;
+    out.data.resize(r.length);
+    ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(out.data), &out.count, &out.eof);
+    if (code != ErrorCode::kOk) return code;
+    out.data.resize(out.count);
+    EncodeTo(out, body);
+    return ErrorCode::kOk;
+  }
+  if (r.buffer.length < r.length) return ErrorCode::kInvalid;
+  absl::Status s = EnsureStaging(channel, r.length);
+  if (!s.ok()) {
+    LOG(ERROR) << "cannot register staging memory: " << s;
+    return ErrorCode::kServerFault;
+  }
+  ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(channel->staging_.get(), r.length),
+                                 &out.count, &out.eof);
+  if (code != ErrorCode::kOk) return code;
+  if (out.count > 0) {
+    *transport_error = channel->connection_->WriteRemote(*channel->staging_region_, 0,
+                                                         ToTransport(r.buffer), 0, out.count,
+                                                         absl::Now() + kTransferTimeout);
+    if (!transport_error->ok()) return ErrorCode::kTransport;
+  }
+  EncodeTo(out, body);
+  return ErrorCode::kOk;
+}
+
+ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, std::string* body,
+                                 absl::Status* transport_error) {
+  protocol::WriteRequest r;
+  if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+  protocol::WriteReply out;
+  ErrorCode code;
+  if (!r.has_buffer) {
+    code = volume_->Write(r.handle, r.offset, r.data, &out);
+  } else {
+    if (r.buffer.length < r.length) return ErrorCode::kInvalid;
+    absl::Status s = EnsureStaging(channel, r.length);
+    if (!s.ok()) {
+      LOG(ERROR) << "cannot register staging memory: " << s;
+      return ErrorCode::kServerFault;
+    }
+    if (r.length > 0) {
+      *transport_error = channel->connection_->ReadRemote(*channel->staging_region_, 0,
+                                                          ToTransport(r.buffer), 0, r.length,
+                                                          absl::Now() + kTransferTimeout);
+      if (!transport_error->ok()) return ErrorCode::kTransport;
+    }
+    code = volume_->Write(r.handle, r.offset, absl::string_view(channel->staging_.get(), r.length),
+                          &out);
+  }
+  if (code == ErrorCode::kOk) EncodeTo(out, body);
+  return code;
+}
+
+}  // namespace filer
+}  // namespace vifiler

@@ -1,0 +1,236 @@
+// Copyright 2026 The vifiler Authors.
+
+#include "tests/integration/test_env.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "transport/fabric.h"
+
+namespace vifiler {
+namespace testing {
+
+namespace {
+std::string Env(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+}  // namespace
+
+TestFabric GetTestFabric() {
+  TestFabric f;
+  f.fabric = Env("VIFILER_TEST_FABRIC", "tcp");
+  if (f.fabric == "rdma") {
+    f.address_a = Env("VIFILER_RDMA_ADDR", "");
+    f.address_b = Env("VIFILER_RDMA_ADDR2", "");
+  } else {
+    f.address_a = "127.0.0.2";
+    f.address_b = "127.0.0.3";
+  }
+  return f;
+}
+
+std::string BinaryPath(const char* env_name) { return Env(env_name, ""); }
+
+std::string MakeScratchDir(const std::string& prefix) {
+  std::string tmpl = absl::StrCat(Env("TMPDIR", "/tmp"), "/", prefix, "-XXXXXX");
+  char* made = mkdtemp(tmpl.data());
+  return made != nullptr ? std::string(made) : std::string();
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+std::string WriteHostsFile(const std::string& dir, const std::map<std::string, std::string>& hosts) {
+  std::string path = dir + "/hosts";
+  std::ofstream out(path);
+  for (const auto& [name, address] : hosts) out << address << " " << name << "\n";
+  return path;
+}
+
+std::string WritePairHostsFile(const std::string& dir, const TestFabric& fabric) {
+  return WriteHostsFile(dir, {{"filer-a", fabric.address_a},
+                              {"filer-b", fabric.address_b},
+                              {"filer-a-failover", fabric.address_b},
+                              {"filer-b-failover", fabric.address_a}});
+}
+
+FilerProcess::FilerProcess(std::string name, std::string volume, std::string address,
+                           std::string hosts_file, std::string log_path,
+                           std::vector<std::string> extra_flags)
+    : name_(std::move(name)),
+      volume_(std::move(volume)),
+      address_(std::move(address)),
+      hosts_file_(std::move(hosts_file)),
+      log_path_(std::move(log_path)),
+      extra_flags_(std::move(extra_flags)) {}
+
+std::vector<std::string> FilerProcess::Argv() const {
+  std::vector<std::string> argv = {BinaryPath("VIFILERD"),
+                                   "--name=" + name_,
+                                   "--volume=" + volume_,
+                                   "--address=" + address_,
+                                   "--fabric=" + GetTestFabric().fabric,
+                                   "--hosts_file=" + hosts_file_};
+  argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  return argv;
+}
+
+absl::Status FilerProcess::StartNoWait() {
+  absl::StatusOr<ChildProcess> child = ChildProcess::Start(Argv(), log_path_);
+  if (!child.ok()) return child.status();
+  process_ = std::move(*child);
+  return absl::OkStatus();
+}
+
+absl::Status FilerProcess::Start(absl::Duration ready_timeout) {
+  absl::Status s = StartNoWait();
+  if (!s.ok()) return s;
+  return WaitServing(ready_timeout);
+}
+
+absl::Status FilerProcess::WaitServing(absl::Duration timeout) {
+  uint16_t discriminator = 7300;
+  for (const std::string& f : extra_flags_) {
+    const std::string key = "--primary_discriminator=";
+    if (f.rfind(key, 0) == 0) discriminator = static_cast<uint16_t>(std::stoi(f.substr(key.size())));
+  }
+  absl::Status s = WaitForFiler(name_, hosts_file_, discriminator, timeout);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat(s.message(), "\nfiler log:\n", Log()));
+  return s;
+}
+
+void FilerProcess::Kill() {
+  process_.Signal(SIGKILL);
+  process_.Wait(absl::Seconds(10)).IgnoreError();
+}
+
+int FilerProcess::Stop() { return process_.Stop(); }
+
+std::string FilerProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+client::ClientOptions TestClientOptions(const std::string& hosts_file) {
+  client::ClientOptions o;
+  o.fabric = GetTestFabric().fabric;
+  o.hosts_file = hosts_file;
+  o.request_timeout = absl::Seconds(3);
+  o.failover_deadline = absl::Seconds(20);
+  o.connect_timeout = absl::Seconds(1);
+  return o;
+}
+
+absl::Status WaitForFiler(const std::string& name, const std::string& hosts_file,
+                          uint16_t discriminator, absl::Duration timeout) {
+  client::ClientOptions o = TestClientOptions(hosts_file);
+  o.failover = false;
+  o.primary_discriminator = discriminator;
+  o.failover_deadline = timeout;
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(name, o);
+  return c.status();
+}
+
+absl::StatusOr<std::string> AdminCommand(const std::string& address, const std::string& command) {
+  static transport::Fabric* tcp = transport::CreateFabric("tcp")->release();
+  transport::PeerIdentity id;
+  id.identity = "test-admin";
+  id.purpose = transport::kPurposeAdmin;
+  auto c = tcp->Connect({address, 7303}, id, absl::Now() + absl::Seconds(2));
+  if (!c.ok()) return c.status();
+  absl::Status s = (*c)->Send(absl::StrCat("VIFILER-ADMIN 1\n", command, "\n"),
+                              absl::Now() + absl::Seconds(2));
+  if (!s.ok()) return s;
+  return (*c)->Receive(absl::Now() + absl::Seconds(15));
+}
+
+absl::StatusOr<std::map<std::string, std::string>> AdminStatus(const std::string& address) {
+  absl::StatusOr<std::string> reply = AdminCommand(address, "status");
+  if (!reply.ok()) return reply.status();
+  if (reply->rfind("OK\n", 0) != 0) return absl::InternalError(*reply);
+  std::map<std::string, std::string> out;
+  for (absl::string_view line : absl::StrSplit(reply->substr(3), '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
+
+absl::StatusOr<absl::Duration> WaitForStatus(const std::string& address, const std::string& key,
+                                             const std::string& value, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  std::string last = "(no answer)";
+  while (absl::Now() - start < timeout) {
+    auto status = AdminStatus(address);
+    if (status.ok()) {
+      last = (*status)[key];
+      if (last == value) return absl::Now() - start;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat(address, ": ", key, " is '", last, "', not '", value, "'"));
+}
+
+FilerPair::FilerPair(std::vector<std::string> extra_flags) : fabric_(GetTestFabric()) {
+  dir_ = MakeScratchDir("vifiler-pair");
+  volume_a_ = dir_ + "/volume-a";
+  volume_b_ = dir_ + "/volume-b";
+  mkdir(volume_a_.c_str(), 0755);
+  mkdir(volume_b_.c_str(), 0755);
+  hosts_ = WritePairHostsFile(dir_, fabric_);
+  std::vector<std::string> flags_a = {"--partner=filer-b", "--partner_volume=" + volume_b_};
+  std::vector<std::string> flags_b = {"--partner=filer-a", "--partner_volume=" + volume_a_};
+  flags_a.insert(flags_a.end(), extra_flags.begin(), extra_flags.end());
+  flags_b.insert(flags_b.end(), extra_flags.begin(), extra_flags.end());
+  a_ = std::make_unique<FilerProcess>("filer-a", volume_a_, fabric_.address_a, hosts_,
+                                      dir_ + "/filer-a.log", flags_a);
+  b_ = std::make_unique<FilerProcess>("filer-b", volume_b_, fabric_.address_b, hosts_,
+                                      dir_ + "/filer-b.log", flags_b);
+}
+
+FilerPair::~FilerPair() {
+  a_->Kill();
+  b_->Kill();
+  RemoveTree(dir_);
+}
+
+absl::Status FilerPair::Start() {
+  absl::Status s = a_->StartNoWait();
+  if (s.ok()) s = b_->StartNoWait();
+  if (s.ok()) s = a_->WaitServing(absl::Seconds(20));
+  if (s.ok()) s = b_->WaitServing(absl::Seconds(20));
+  if (s.ok()) {
+    // Both see each other on the interconnect before the test starts.
+    auto ws = WaitForStatus(fabric_.address_a, "partner_state", "up", absl::Seconds(20));
+    if (ws.ok()) ws = WaitForStatus(fabric_.address_b, "partner_state", "up", absl::Seconds(20));
+    s = ws.status();
+  }
+  return s;
+}
+
+absl::Status FilerPair::Restart(FilerProcess& filer) {
+  filer.Kill();
+  return filer.StartNoWait();
+}
+
+std::string FilerPair::Logs() const {
+  return absl::StrCat("---- filer-a log:\n", a_->Log(), "---- filer-b log:\n", b_->Log());
+}
+
+}  // namespace testing
+}  // namespace vifiler
