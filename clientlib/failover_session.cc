@@ -206,16 +206,18 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
     ++stats_.reconnects;
     stats_.failover_time += took;
     stats_.last_failover_time = took;
-    std::string what;
-    if (link_->partner && !was_partner) {
-      ++stats_.failovers;
-      what = "failed over";
-    } else if (!link_->partner && was_partner) {
-      ++stats_.failbacks;
-      what = "failed back";
-    } else {
-      what = "reconnected";
-    }
+  }
+  std::string what;
+  if (link_->partner && !was_partner) {
+    ++stats_.failovers;
+    what = ever_connected_ ? "failed over" : absl::StrCat(filer_name_, " unavailable; failed over");
+  } else if (!link_->partner && was_partner) {
+    ++stats_.failbacks;
+    what = "failed back";
+  } else if (ever_connected_) {
+    what = "reconnected";
+  }
+  if (!what.empty()) {
     Event(absl::StrFormat("vifiler: %s to %s (%s) after %s", what, link_->serving_filer,
                           link_->endpoint, absl::FormatDuration(took)));
   }

@@ -158,6 +158,7 @@ void Interconnect::SetCut(bool cut) {
     if (cut) {
       if (outgoing_ != nullptr) to_close.push_back(std::move(outgoing_));
       outgoing_.reset();
+      drop_reason_ = absl::UnavailableError("interconnect cut");
       for (const auto& inbound : inbound_) to_close.push_back(inbound->connection);
     }
   }

@@ -2,6 +2,9 @@
 
 #include "filer/volume_service.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/random/random.h"
@@ -220,7 +223,15 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     return absl::FailedPreconditionError(
         absl::StrCat("lost volume ownership before acknowledging: ", owner.message()));
   }
-  return reply_cache_.Finish(session.client_id, header.slot, header.sequence, true, *reply);
+  absl::Status recorded =
+      reply_cache_.Finish(session.client_id, header.slot, header.sequence, true, *reply);
+  if (recorded.ok() && options_.test_only_die_after_mutations > 0 &&
+      mutations_.fetch_add(1) + 1 == options_.test_only_die_after_mutations) {
+    LOG(ERROR) << "test hook: dying after mutation " << options_.test_only_die_after_mutations
+               << " before its reply";
+    kill(getpid(), SIGKILL);
+  }
+  return recorded;
 }
 
 ErrorCode VolumeService::CreateSession(absl::string_view request, std::string* body) {

@@ -47,6 +47,10 @@ struct ServiceOptions {
   uint32_t inline_threshold = 16 * 1024;
   // fdatasync reply-cache records before acknowledging.
   bool sync_reply_cache = false;
+  // Test hook: when N > 0, the process kills itself (SIGKILL) right after the N-th mutation
+  // has executed and its reply is recorded, before the reply is sent: the client's replay then
+  // must be answered from the reply cache by whichever filer serves next.
+  uint64_t test_only_die_after_mutations = 0;
 };
 
 // OK while this filer may mutate the volume.
@@ -117,6 +121,7 @@ class VolumeService {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> bad_requests_{0};
   std::atomic<uint64_t> sessions_created_{0};
+  std::atomic<uint64_t> mutations_{0};
 };
 
 }  // namespace filer

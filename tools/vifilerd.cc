@@ -42,6 +42,9 @@ DEFINE_string(fabric, "auto", "fabric: auto (rdma when an RDMA device is present
 DEFINE_string(hosts_file, "", "resolve filer names with this hosts file instead of the system resolver");
 DEFINE_uint32(inline_threshold, 16384, "reads and writes up to this many bytes travel inline");
 DEFINE_bool(sync_reply_cache, false, "fdatasync reply-cache records before acknowledging mutations");
+DEFINE_uint64(test_only_die_after_mutations, 0,
+              "testing only: SIGKILL this filer right after the N-th mutation is executed and "
+              "recorded, before it is acknowledged (0: never)");
 
 namespace vifiler {
 namespace {
@@ -115,6 +118,7 @@ int Main() {
   options.takeover_grace = absl::Milliseconds(FLAGS_takeover_grace_ms);
   options.service.inline_threshold = FLAGS_inline_threshold;
   options.service.sync_reply_cache = FLAGS_sync_reply_cache;
+  options.service.test_only_die_after_mutations = FLAGS_test_only_die_after_mutations;
 
   cluster::TakeoverController controller(fabric->get(), &resolver, options);
   absl::Status started = controller.Start();

@@ -186,7 +186,8 @@ absl::StatusOr<absl::Duration> WaitForStatus(const std::string& address, const s
       absl::StrCat(address, ": ", key, " is '", last, "', not '", value, "'"));
 }
 
-FilerPair::FilerPair(std::vector<std::string> extra_flags) : fabric_(GetTestFabric()) {
+FilerPair::FilerPair(std::vector<std::string> extra_flags, std::vector<std::string> a_flags)
+    : fabric_(GetTestFabric()) {
   dir_ = MakeScratchDir("vifiler-pair");
   volume_a_ = dir_ + "/volume-a";
   volume_b_ = dir_ + "/volume-b";
@@ -197,6 +198,7 @@ FilerPair::FilerPair(std::vector<std::string> extra_flags) : fabric_(GetTestFabr
   std::vector<std::string> flags_b = {"--partner=filer-a", "--partner_volume=" + volume_a_};
   flags_a.insert(flags_a.end(), extra_flags.begin(), extra_flags.end());
   flags_b.insert(flags_b.end(), extra_flags.begin(), extra_flags.end());
+  flags_a.insert(flags_a.end(), a_flags.begin(), a_flags.end());
   a_ = std::make_unique<FilerProcess>("filer-a", volume_a_, fabric_.address_a, hosts_,
                                       dir_ + "/filer-a.log", flags_a);
   b_ = std::make_unique<FilerProcess>("filer-b", volume_b_, fabric_.address_b, hosts_,

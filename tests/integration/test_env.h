@@ -82,7 +82,9 @@ absl::StatusOr<absl::Duration> WaitForStatus(const std::string& address, const s
 // in a scratch directory.
 class FilerPair {
  public:
-  explicit FilerPair(std::vector<std::string> extra_flags = {});
+  // extra_flags go to both filers, a_flags to filer-a only.
+  explicit FilerPair(std::vector<std::string> extra_flags = {},
+                     std::vector<std::string> a_flags = {});
   ~FilerPair();
   absl::Status Start();
   FilerProcess& a() { return *a_; }

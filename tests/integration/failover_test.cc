@@ -1,0 +1,362 @@
+// Copyright 2026 The vifiler Authors.
+//
+// Client-side failover with real processes: the client library rides through the loss of its
+// filer (kill -9, FAILING) during writes, creates and renames, and a large direct read; replays
+// are executed exactly once (checked against the filer's replay counters); a wrong failover
+// name fails clearly after the deadline; the C API rides through too.
+
+#include <signal.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "clientlib/client.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_env.h"
+
+namespace vifiler {
+namespace testing {
+namespace {
+
+using client::Client;
+
+std::string Record(uint64_t index, size_t size = 4096) {
+  std::string s(size, '\0');
+  std::mt19937_64 gen(index * 7919 + 1);
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    uint64_t v = gen();
+    memcpy(&s[i], &v, 8);
+  }
+  return s;
+}
+
+std::unique_ptr<Client> FailoverClient(const FilerPair& pair, const std::string& name = "filer-a",
+                                       client::ClientOptions* override = nullptr) {
+  client::ClientOptions o = override != nullptr ? *override : TestClientOptions(pair.hosts());
+  auto c = Client::Connect(name, o);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+int64_t StatusInt(const std::string& address, const std::string& key) {
+  auto s = AdminStatus(address);
+  if (!s.ok() || s->count(key) == 0) return -1;
+  return std::stoll((*s)[key]);
+}
+
+// Writes 4 KiB records at increasing offsets until stopped; remembers what was acknowledged
+// and when each write completed.
+class Writer {
+ public:
+  Writer(Client* client, protocol::FileHandle file) : client_(client), file_(file) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Writer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t acknowledged() const { return acknowledged_.load(); }
+  int errors() const { return errors_.load(); }
+  std::string first_error() {
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
+  // The longest gap between consecutive completions that spans `t`.
+  absl::Duration StallAround(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    absl::Time before = absl::InfinitePast(), after = absl::InfiniteFuture();
+    for (absl::Time c : completions_) {
+      if (c <= t) before = std::max(before, c);
+      if (c > t) after = std::min(after, c);
+    }
+    return after - t;
+  }
+  absl::Status WaitFor(uint64_t count, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (acknowledged_ < count) {
+      if (absl::Now() > deadline || errors_ > 0) {
+        return absl::DeadlineExceededError(absl::StrCat("acknowledged ", acknowledged_.load(),
+                                                        " of ", count, "; ", first_error()));
+      }
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  void Run() {
+    for (uint64_t i = 0; !stop_; ++i) {
+      absl::StatusOr<size_t> n = client_->Write(file_, i * 4096, Record(i));
+      if (!n.ok()) {
+        errors_.fetch_add(1);
+        absl::MutexLock lock(&mu_);
+        if (first_error_.empty()) first_error_ = n.status().ToString();
+        return;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        completions_.push_back(absl::Now());
+      }
+      acknowledged_ = i + 1;
+    }
+  }
+
+  Client* client_;
+  protocol::FileHandle file_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> acknowledged_{0};
+  std::atomic<int> errors_{0};
+  absl::Mutex mu_;
+  std::string first_error_;
+  std::vector<absl::Time> completions_;
+  std::thread thread_;
+};
+
+void VerifyRecords(Client* client, const protocol::FileHandle& file, uint64_t count) {
+  std::string got(4096, '\0');
+  for (uint64_t i = 0; i < count; ++i) {
+    auto n = client->Read(file, i * 4096, absl::MakeSpan(got));
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_EQ(*n, 4096u) << "record " << i;
+    ASSERT_EQ(got, Record(i)) << "acknowledged record " << i << " lost or damaged";
+  }
+}
+
+class FailoverTest : public ::testing::Test {
+ protected:
+  explicit FailoverTest(std::vector<std::string> a_flags = {}) : pair_({}, std::move(a_flags)) {}
+  void SetUp() override {
+    ASSERT_FALSE(pair_.fabric().address_a.empty());
+    ASSERT_TRUE(pair_.Start().ok()) << pair_.Logs();
+  }
+  void TearDown() override {
+    if (HasFailure()) fprintf(stderr, "%s\n", pair_.Logs().c_str());
+  }
+  const std::string& A() const { return pair_.fabric().address_a; }
+  const std::string& B() const { return pair_.fabric().address_b; }
+  absl::Status GiveBack() {
+    absl::Status s = WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(20)).status();
+    if (!s.ok()) return s;
+    auto r = AdminCommand(B(), "giveback");
+    if (!r.ok()) return r.status();
+    if (r->rfind("OK", 0) != 0) return absl::InternalError(*r);
+    return WaitForStatus(A(), "state", "up", absl::Seconds(10)).status();
+  }
+
+  FilerPair pair_;
+};
+
+TEST_F(FailoverTest, WriteStreamRidesThroughKillAndGiveback) {
+  auto c = FailoverClient(pair_);
+  ASSERT_NE(c, nullptr);
+  auto f = c->Create("/stream");
+  ASSERT_TRUE(f.ok());
+  Writer writer(c.get(), f->handle());
+  ASSERT_TRUE(writer.WaitFor(200, absl::Seconds(20)).ok());
+
+  const absl::Time killed = absl::Now();
+  pair_.a().Kill();
+  const uint64_t at_kill = writer.acknowledged();
+  ASSERT_TRUE(writer.WaitFor(at_kill + 200, absl::Seconds(20)).ok()) << writer.first_error();
+  EXPECT_TRUE(c->stats().on_partner);
+  EXPECT_EQ(c->stats().serving_filer, "filer-b");
+  EXPECT_EQ(c->stats().failovers, 1u);
+  const absl::Duration stall = writer.StallAround(killed);
+  EXPECT_LT(stall, absl::Seconds(2)) << "client-visible stall " << stall;
+
+  // filer-a returns; giveback moves the client home without an error.
+  ASSERT_TRUE(pair_.a().StartNoWait().ok());
+  ASSERT_TRUE(GiveBack().ok()) << pair_.Logs();
+  const uint64_t at_giveback = writer.acknowledged();
+  ASSERT_TRUE(writer.WaitFor(at_giveback + 200, absl::Seconds(20)).ok()) << writer.first_error();
+  EXPECT_FALSE(c->stats().on_partner);
+  EXPECT_EQ(c->stats().failbacks, 1u);
+  writer.Stop();
+  EXPECT_EQ(writer.errors(), 0) << writer.first_error();
+  VerifyRecords(c.get(), f->handle(), writer.acknowledged());
+}
+
+// filer-a dies right after executing (and recording) its 8th mutation, before replying: the
+// client's replay of that mutation is answered by filer-b from the recovered reply cache.
+class ReplayTest : public FailoverTest {
+ protected:
+  ReplayTest() : FailoverTest({"--test_only_die_after_mutations=8"}) {}
+};
+
+TEST_F(ReplayTest, CreatesAndRenamesAreExecutedExactlyOnce) {
+  auto c = FailoverClient(pair_);
+  ASSERT_NE(c, nullptr);
+  // Mutations: create x0 (1), rename x0->y0 (2), ... the 8th is rename x3 -> y3.
+  constexpr int kPairs = 8;
+  for (int i = 0; i < kPairs; ++i) {
+    protocol::CreateRequest create;
+    create.dir = c->root();
+    create.name = absl::StrCat("x", i);
+    create.exclusive = true;  // executing it twice would fail with kExists
+    auto made = c->CreateAt(create);
+    ASSERT_TRUE(made.ok()) << "create " << i << ": " << made.status();
+    protocol::RenameRequest rename;
+    rename.from_dir = c->root();
+    rename.from_name = create.name;
+    rename.to_dir = c->root();
+    rename.to_name = absl::StrCat("y", i);
+    absl::Status renamed = c->RenameAt(rename);  // twice would fail with kNoEntry
+    ASSERT_TRUE(renamed.ok()) << "rename " << i << ": " << renamed;
+  }
+  EXPECT_EQ(c->stats().failovers, 1u);
+  EXPECT_GE(c->stats().replays, 1u);
+  EXPECT_EQ(StatusInt(B(), "secondary_replays"), 1) << "the replayed rename was not answered from the reply cache";
+  auto list = c->List("/");
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> names;
+  for (const auto& e : *list) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> want;
+  for (int i = 0; i < kPairs; ++i) want.push_back(absl::StrCat("y", i));
+  EXPECT_EQ(names, want);
+}
+
+class ReplayCreateTest : public FailoverTest {
+ protected:
+  ReplayCreateTest() : FailoverTest({"--test_only_die_after_mutations=3"}) {}
+};
+
+TEST_F(ReplayCreateTest, ReplayedExclusiveCreateDoesNotFail) {
+  auto c = FailoverClient(pair_);
+  ASSERT_NE(c, nullptr);
+  // Mutations 1..3 are exclusive creates; the 3rd dies before its reply.
+  for (int i = 0; i < 5; ++i) {
+    auto f = c->Create(absl::StrCat("/excl-", i), 0644, /*exclusive=*/true);
+    ASSERT_TRUE(f.ok()) << i << ": " << f.status();
+  }
+  EXPECT_EQ(StatusInt(B(), "secondary_replays"), 1);
+  auto list = c->List("/");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 5u);
+}
+
+TEST_F(FailoverTest, LargeDirectReadCompletesAcrossKill) {
+  auto c = FailoverClient(pair_);
+  ASSERT_NE(c, nullptr);
+  constexpr size_t kSize = 64u << 20;
+  std::string data(kSize, '\0');
+  for (size_t i = 0; i < kSize / 4096; ++i) memcpy(&data[i * 4096], Record(i).data(), 4096);
+  auto f = c->Create("/large");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write(0, data).ok());
+
+  std::string back(kSize, '\0');
+  absl::StatusOr<size_t> read = absl::InternalError("not run");
+  std::atomic<bool> started{false};
+  std::thread reader([&] {
+    started = true;
+    read = f->Read(0, absl::MakeSpan(back));
+  });
+  while (!started) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(20));
+  pair_.a().Kill();
+  reader.join();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, kSize);
+  EXPECT_TRUE(back == data) << "direct read returned wrong bytes after failover";
+  EXPECT_EQ(c->stats().failovers, 1u);
+}
+
+TEST_F(FailoverTest, FailingNoticeFailsOverFasterThanSilentKill) {
+  auto c = FailoverClient(pair_);
+  ASSERT_NE(c, nullptr);
+  auto f = c->Create("/timed");
+  ASSERT_TRUE(f.ok());
+  Writer writer(c.get(), f->handle());
+  ASSERT_TRUE(writer.WaitFor(100, absl::Seconds(20)).ok());
+
+  absl::Time t = absl::Now();
+  pair_.a().Kill();
+  ASSERT_TRUE(writer.WaitFor(writer.acknowledged() + 100, absl::Seconds(20)).ok());
+  const absl::Duration silent = writer.StallAround(t);
+  ASSERT_TRUE(pair_.a().StartNoWait().ok());
+  ASSERT_TRUE(GiveBack().ok());
+  ASSERT_TRUE(writer.WaitFor(writer.acknowledged() + 100, absl::Seconds(20)).ok());
+  ASSERT_TRUE(WaitForStatus(B(), "partner_state", "up", absl::Seconds(10)).ok());
+  ASSERT_FALSE(c->stats().on_partner);
+
+  t = absl::Now();
+  auto r = AdminCommand(A(), "halt-takeover");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(writer.WaitFor(writer.acknowledged() + 100, absl::Seconds(20)).ok());
+  const absl::Duration failing = writer.StallAround(t);
+  writer.Stop();
+  EXPECT_EQ(writer.errors(), 0);
+  EXPECT_LT(failing, silent) << "FAILING stall " << failing << ", silent stall " << silent;
+  VerifyRecords(c.get(), f->handle(), writer.acknowledged());
+}
+
+TEST_F(FailoverTest, WrongFailoverSuffixFailsClearlyAfterTheDeadline) {
+  client::ClientOptions o = TestClientOptions(pair_.hosts());
+  o.failover_suffix = "-nope";
+  o.failover_deadline = absl::Seconds(2);
+  auto c = FailoverClient(pair_, "filer-a", &o);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Mkdir("/before").ok());
+  pair_.a().Kill();
+  const absl::Time t = absl::Now();
+  absl::Status s = c->Mkdir("/after");
+  const absl::Duration waited = absl::Now() - t;
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("filer-a-nope"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("not in hosts file"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("filer-a ("), absl::string_view::npos) << "must name the primary tried: " << s;
+  EXPECT_GE(waited, absl::Seconds(2));
+  EXPECT_LT(waited, absl::Seconds(10));
+}
+
+TEST_F(FailoverTest, CommandLineAnnouncesFailover) {
+  pair_.a().Kill();
+  ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
+  std::string out, err;
+  auto rc = RunCommand({BinaryPath("VIFILER"), "--hosts_file=" + pair_.hosts(),
+                        "--fabric=" + pair_.fabric().fabric, "mkdir", "filer-a:/via-partner"},
+                       &out, &err, absl::Seconds(30));
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0) << err;
+  EXPECT_NE(err.find("failed over to filer-b"), std::string::npos) << err;
+  EXPECT_EQ(access((pair_.volume_a() + "/via-partner").c_str(), F_OK), 0);
+}
+
+TEST_F(FailoverTest, CApiProgramRidesThroughFailover) {
+  ChildProcess program;
+  auto started = ChildProcess::Start(
+      {BinaryPath("VIFILER_C_FAILOVER"), pair_.hosts(), pair_.fabric().fabric, "3000"},
+      pair_.dir() + "/c-program.log");
+  ASSERT_TRUE(started.ok());
+  program = std::move(*started);
+  absl::SleepFor(absl::Milliseconds(800));
+  pair_.a().Kill();
+  auto status = program.Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.ok());
+  std::string log;
+  {
+    std::ifstream in(pair_.dir() + "/c-program.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    log = ss.str();
+  }
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log;
+  EXPECT_NE(log.find("failovers=1"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace vifiler
