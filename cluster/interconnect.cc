@@ -318,6 +318,9 @@ void Interconnect::Pause(absl::Duration timeout) {
 }
 
 void Interconnect::DialLoop() {
+  // Redial at least every two heartbeat intervals: a partner that restarts must hear from us
+  // before it would take our silence for death.
+  const absl::Duration max_backoff = std::min(kMaxDialBackoff, 2 * options_.heartbeat_interval);
   absl::Duration backoff = kMinDialBackoff;
   bool failing = false;  // the last attempt failed (log only the first failure of a streak)
   while (true) {
@@ -326,7 +329,7 @@ void Interconnect::DialLoop() {
       if (stopping_) return;
       if (cut_) {
         auto restored = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !cut_; };
-        mu_.AwaitWithTimeout(absl::Condition(&restored), kMaxDialBackoff);
+        mu_.AwaitWithTimeout(absl::Condition(&restored), max_backoff);
         continue;
       }
     }
@@ -382,13 +385,13 @@ void Interconnect::DialLoop() {
     }
     if (!failing) {
       LOG(WARNING) << "interconnect " << options_.name << " cannot reach " << options_.partner_name
-                   << " (retrying up to every " << kMaxDialBackoff << "): " << status;
+                   << " (retrying up to every " << max_backoff << "): " << status;
     } else {
       VLOG(1) << "interconnect " << options_.name << " dial: " << status;
     }
     failing = true;
     Pause(backoff);
-    backoff = std::min(2 * backoff, kMaxDialBackoff);
+    backoff = std::min(2 * backoff, max_backoff);
   }
 }
 

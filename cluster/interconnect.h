@@ -11,7 +11,8 @@
 //
 // Outgoing: a dial thread resolves options.partner_name through the NameResolver on every
 // attempt, connects to it at options.partner_discriminator (deadline ConnectTimeout()), and
-// redials with exponential backoff (kMinDialBackoff .. kMaxDialBackoff) whenever the link drops.
+// redials with exponential backoff (kMinDialBackoff .. min(kMaxDialBackoff, 2 heartbeat
+// intervals)) whenever the link drops.
 // A heartbeat thread sends heartbeat() every heartbeat_interval while connected (and once
 // right after each connect), each send with a deadline of one interval; a send that fails
 // drops the connection, so a dead or wedged partner never blocks the heartbeat thread for

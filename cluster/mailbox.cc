@@ -184,7 +184,9 @@ absl::Status MailboxWriter::WriteNext() {
   if (static_cast<size_t>(n) != data.size()) {
     return absl::UnavailableError(absl::StrCat("short write to mailbox ", path_));
   }
-  if (::fdatasync(fd_) != 0) return ErrnoStatus("cannot sync mailbox", path_);
+  // No fdatasync: the record is a liveness signal, visible to the partner as soon as it is in
+  // the (shared) page cache. Syncing it made it stall behind heavy data writeback, long enough
+  // to look stale and trigger a false takeover.
   ++next_counter_;
   absl::MutexLock lock(&mu_);
   counter_ = record.counter;

@@ -65,7 +65,7 @@ class MailboxWriter {
 
  private:
   void Run();
-  // One pwrite + fdatasync of the next counter value.
+  // One pwrite of the next counter value (no fdatasync: see WriteNext).
   absl::Status WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;

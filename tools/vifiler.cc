@@ -17,7 +17,10 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "tools/client_flags.h"
+#include "tools/stream_command.h"
 
+DEFINE_double(stream_seconds, 0, "stream: stop after this many seconds (0: at SIGINT/SIGTERM)");
+DEFINE_uint32(stream_record_size, 64 * 1024, "stream: bytes per record");
 DEFINE_bool(stats, false, "print the client's counters (failovers, replays, ...) to stderr at the end");
 
 namespace vifiler {
@@ -33,7 +36,9 @@ constexpr char kUsage[] =
     "  stat FILER:/path          show a file's attributes\n"
     "  mkdir FILER:/dir          make a directory\n"
     "  rm FILER:/path            remove a file or an empty directory\n"
-    "  mv FILER:/from /to        rename within the filer's volume\n";
+    "  mv FILER:/from /to        rename within the filer's volume\n"
+    "  stream FILER:/path        write and read back checksummed records until\n"
+    "                            --stream_seconds pass or SIGINT, then verify them all\n";
 
 constexpr size_t kChunk = 4 << 20;
 
@@ -132,7 +137,7 @@ int Run(const std::vector<std::string>& args) {
     local = args[2];
   } else if (cmd == "mv") {
     if (!need(2) || !ParseRemote(args[1], &remote)) return Die(absl::StrCat("usage: mv FILER:/from /to\n", kUsage));
-  } else if (cmd == "cat" || cmd == "ls" || cmd == "stat" || cmd == "mkdir" || cmd == "rm") {
+  } else if (cmd == "cat" || cmd == "stream" || cmd == "ls" || cmd == "stat" || cmd == "mkdir" || cmd == "rm") {
     if (!need(1) || !ParseRemote(args[1], &remote)) return Die(absl::StrCat("usage: ", cmd, " FILER:/path\n", kUsage));
   } else {
     return Die(absl::StrCat("unknown command '", cmd, "'\n", kUsage));
@@ -150,6 +155,8 @@ int Run(const std::vector<std::string>& args) {
     if (fd < 0) return Die(absl::StrCat(local, ": ", strerror(errno)));
     rc = Fetch(c, remote.path, fd, local);
     if (close(fd) != 0 && rc == 0) rc = Die(absl::StrCat(local, ": ", strerror(errno)));
+  } else if (cmd == "stream") {
+    rc = RunStream(c, remote.path, FLAGS_stream_seconds, FLAGS_stream_record_size);
   } else if (cmd == "cat") {
     rc = Fetch(c, remote.path, STDOUT_FILENO, "stdout");
   } else if (cmd == "ls") {

@@ -555,21 +555,29 @@ absl::Status RdmaConnection::Wait(const std::shared_ptr<Waiter>& waiter, absl::T
   return timeout;
 }
 
-void RdmaConnection::Shutdown(const absl::Status& reason, bool local) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (local) local_close_ = true;
-    if (closed_) return;
-    closed_ = true;
-    close_reason_ = reason;
-    if (disconnect_sent_) return;
-    disconnect_sent_ = true;
-  }
+bool RdmaConnection::MarkClosed(const absl::Status& reason, bool local) {
+  if (local) local_close_ = true;
+  if (closed_) return false;
+  closed_ = true;
+  close_reason_ = reason;
   if (!local) LOG(INFO) << "closing connection to " << name_ << ": " << reason.message();
+  return true;
+}
+
+void RdmaConnection::Disconnect() {
   credits_.Close();
   // Moves the QP to the error state (flushing every posted work request) and tells the peer.
-  // Fails harmlessly when the connection was never established.
+  // Fails harmlessly when the connection was never established or is already disconnected.
   rdma_disconnect(id_);
+}
+
+void RdmaConnection::Shutdown(const absl::Status& reason, bool local) {
+  bool first;
+  {
+    absl::MutexLock lock(&mu_);
+    first = MarkClosed(reason, local);
+  }
+  if (first) Disconnect();
 }
 
 void RdmaConnection::Close() {
@@ -618,6 +626,7 @@ void RdmaConnection::DrainCompletions() {
 
 void RdmaConnection::HandleCompletion(const ibv_wc& wc) {
   absl::Status failure;
+  bool disconnect = false;
   if ((wc.wr_id & kRecvTag) != 0) {
     int buffer = static_cast<int>(wc.wr_id & ~kRecvTag);
     if (wc.status != IBV_WC_SUCCESS) {
@@ -648,6 +657,11 @@ void RdmaConnection::HandleCompletion(const ibv_wc& wc) {
       if (record.slot >= 0) free_slots_.push_back(record.slot);
       if (record.one_sided) --one_sided_in_flight_;
       absl::Status status = CompletionStatus(wc, name_);
+      if (wc.status != IBV_WC_SUCCESS && wc.status != IBV_WC_WR_FLUSH_ERR) {
+        // The QP is in the error state: close before waking the caller, so it sees a closed
+        // connection when it returns.
+        disconnect = MarkClosed(absl::UnavailableError(status.message()), false);
+      }
       if (record.waiter != nullptr) {
         record.waiter->status = status;
         if (!status.ok() && closed_ && wc.status == IBV_WC_WR_FLUSH_ERR) {
@@ -655,9 +669,9 @@ void RdmaConnection::HandleCompletion(const ibv_wc& wc) {
         }
         record.waiter->done = true;
       }
-      if (wc.status != IBV_WC_SUCCESS && wc.status != IBV_WC_WR_FLUSH_ERR) failure = status;
     }
   }
+  if (disconnect) Disconnect();
   if (!failure.ok()) Shutdown(absl::UnavailableError(failure.message()), false);
 }
 

@@ -160,6 +160,10 @@ class RdmaConnection : public Connection {
   void HandleCmEvents();
   // Closes with a reason. local: Close() was called (queued messages are dropped too).
   void Shutdown(const absl::Status& reason, bool local);
+  // The first half of Shutdown: records the reason; true the first time (the caller must then
+  // call Disconnect() without holding mu_).
+  bool MarkClosed(const absl::Status& reason, bool local) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Disconnect();
   absl::Status ClosedStatus() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const FabricOptions options_;
@@ -190,7 +194,6 @@ class RdmaConnection : public Connection {
   mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool local_close_ ABSL_GUARDED_BY(mu_) = false;
-  bool disconnect_sent_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status close_reason_ ABSL_GUARDED_BY(mu_);
   std::deque<Received> received_ ABSL_GUARDED_BY(mu_);
   std::vector<int> free_slots_ ABSL_GUARDED_BY(mu_);

@@ -36,9 +36,9 @@ absl::Status MemoryTable::Locate(uint32_t key, uint64_t address, size_t n, char*
   }
   uint64_t base = reinterpret_cast<uintptr_t>(entry.data);
   if (address < base || n > entry.size || address - base > entry.size - n) {
-    return absl::OutOfRangeError(absl::StrCat(n, " bytes at offset ", address - base,
-                                              " outside the region of ", entry.size, " bytes (key ",
-                                              key, ")"));
+    return absl::OutOfRangeError(absl::StrCat(n, " bytes at address ", absl::Hex(address),
+                                              " outside the region of ", entry.size, " bytes at ",
+                                              absl::Hex(base), " (key ", key, ")"));
   }
   *where = entry.data + (address - base);
   return absl::OkStatus();

@@ -56,7 +56,7 @@ absl::Status StreamReader::ReadSome(char* data, size_t capacity, size_t* got) {
       *got = static_cast<size_t>(n);
       return absl::OkStatus();
     }
-    if (n == 0) return absl::UnavailableError("connection closed by peer");
+    if (n == 0) return absl::UnavailableError("end of stream");
     int error = errno;
     if (error == EINTR) continue;
     if (error != EAGAIN && error != EWOULDBLOCK) {

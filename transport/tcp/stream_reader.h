@@ -25,7 +25,7 @@ class StreamReader {
   StreamReader(const StreamReader&) = delete;
   StreamReader& operator=(const StreamReader&) = delete;
 
-  // UnavailableError("connection closed by peer") at end of stream, UnavailableError on a
+  // UnavailableError("end of stream") when the peer closed, UnavailableError on a
   // socket error, CancelledError once stop is set.
   absl::Status ReadExact(char* data, size_t n);
 

@@ -213,8 +213,8 @@ absl::Status TcpConnection::WriteFrame(FrameHeader* header, const char* payload,
                                        absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
-    auto free = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writer_busy_ || Stopped(); };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
+    auto writable = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writer_busy_ || Stopped(); };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&writable), deadline)) {
       return absl::DeadlineExceededError(
           absl::StrCat("timed out waiting to write to ", peer_.address));
     }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "transport/handshake.h"
 #include "transport/rdma/rdma_common.h"
 #include "transport/rdma/rdma_connection.h"
+#include "transport/rdma/rdma_device.h"
 #include "transport/rdma/rdma_fabric.h"
 
 namespace vifiler {
@@ -274,6 +276,8 @@ TEST_F(RdmaTest, QueriedMtuAndInlineSizeAreUsed) {
   ASSERT_EQ(ibv_query_qp(qp, &attr, IBV_QP_CAP, &init), 0);
   const uint32_t max_inline = client->max_inline_data();
   EXPECT_LE(max_inline, attr.cap.max_inline_data);
+  std::cout << "active mtu " << rdma::MtuBytes(port.active_mtu) << ", path mtu "
+            << rdma::MtuBytes(client->path_mtu()) << ", max inline " << max_inline << std::endl;
   if (max_inline > rdma::kHeaderSize) {
     // Header + payload == max_inline goes inline; one byte more does not.
     uint64_t before = client->inline_sends();

@@ -1,0 +1,144 @@
+// Copyright 2026 The vifiler Authors.
+//
+// vifiler-bench: measures vifiler against the raw fabric it runs on, and measures what a client
+// sees when a filer of a pair dies.
+//
+//   vifiler-bench [--hosts_file=F] [--fabric=tcp] --server=filer-a [--seconds_per_test=2]
+//                 [--cpu=N] [--raw_server_cpu=M]
+//   vifiler-bench --failover --vifilerd=PATH [--fabric=tcp] [--kills=5]
+//                 [--address_a=127.0.0.2 --address_b=127.0.0.3]
+//
+// The first form needs a running filer; the second starts its own pair. `--serve_raw` is the
+// raw server child the first form starts from this same binary.
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <string>
+
+#include "absl/time/time.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "tools/bench/cpu_pinning.h"
+#include "tools/bench/failover_mode.h"
+#include "tools/bench/perf_mode.h"
+#include "tools/bench/raw_protocol.h"
+#include "tools/bench/raw_server.h"
+#include "tools/client_flags.h"
+
+DEFINE_string(server, "filer-a", "name of the filer to measure (performance mode)");
+DEFINE_double(seconds_per_test, 2.0, "measured time of each test, after a short warmup");
+DEFINE_int32(cpu, -1,
+             "pin this process (all its threads) to this CPU; -1: do not pin. With "
+             "--serve_raw, -1 allows every CPU");
+DEFINE_int32(raw_server_cpu, -1, "pin the raw server child to this CPU; -1: every CPU");
+DEFINE_uint32(raw_discriminator, vifiler::bench::kDefaultRawDiscriminator,
+              "discriminator the raw server child listens on (at the filer's address)");
+DEFINE_int32(filer_pid, 0,
+             "PID of the filer, to report its CPU affinity (0: look for a local "
+             "vifilerd with the filer's address)");
+DEFINE_uint32(bulk_outstanding, 4, "requests in flight in the 1 MiB and raw bulk tests");
+DEFINE_uint32(file_mb, 64, "size of the scratch file the reads and writes cycle through");
+DEFINE_bool(enforce_targets, false, "exit 1 when a performance or stall target is missed");
+
+DEFINE_bool(serve_raw, false, "internal: run as the raw fabric server child");
+DEFINE_string(raw_address, "", "internal: --serve_raw listens on this address");
+DEFINE_uint32(raw_server_lifetime_s, 900, "internal: --serve_raw exits after this long");
+
+// --failover is tools/client_flags.cc's flag (the client fails over; default true). Given
+// explicitly on the command line it selects the failover mode, which needs a failing-over client.
+DECLARE_bool(failover);
+DEFINE_string(vifilerd, "", "failover mode: path of the vifilerd binary");
+DEFINE_int32(kills, 5, "failover mode: SIGKILL + takeover + giveback cycles");
+DEFINE_string(address_a, "127.0.0.2", "failover mode: filer-a's address");
+DEFINE_string(address_b, "127.0.0.3", "failover mode: filer-b's address");
+DEFINE_uint32(write_interval_us, 1000, "failover mode: pause after each request of the stream");
+DEFINE_bool(keep, false, "failover mode: keep the temp dir (volumes, hosts file, filer logs)");
+DEFINE_bool(enforce_correctness, false,
+            "failover mode: exit 1 when acknowledged writes were lost or requests ran twice");
+
+namespace vifiler {
+namespace bench {
+namespace {
+
+std::string SelfPath() {
+  char path[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "";
+  path[n] = '\0';
+  return path;
+}
+
+// True when --failover (or --failover=true) was on the command line.
+bool FailoverModeRequested() {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo("failover", &info) && !info.is_default && FLAGS_failover;
+}
+
+int Main() {
+  if (FLAGS_serve_raw) {
+    absl::Status s = FLAGS_cpu >= 0 ? PinToCpu(FLAGS_cpu) : UnpinAll();
+    if (!s.ok()) {
+      LOG(ERROR) << "raw server: " << s;
+      return 1;
+    }
+    return RunRawServer(FLAGS_fabric,
+                        {FLAGS_raw_address, static_cast<uint16_t>(FLAGS_raw_discriminator)},
+                        absl::Seconds(FLAGS_raw_server_lifetime_s));
+  }
+  if (FLAGS_cpu >= 0) {
+    absl::Status s = PinToCpu(FLAGS_cpu);
+    if (!s.ok()) {
+      fprintf(stderr, "vifiler-bench: --cpu: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  if (FailoverModeRequested()) {
+    FailoverOptions o;
+    o.vifilerd = FLAGS_vifilerd;
+    o.client = tools::ClientOptionsFromFlags();
+    o.client.on_event = nullptr;  // the client library logs each failover itself
+    o.address_a = FLAGS_address_a;
+    o.address_b = FLAGS_address_b;
+    o.kills = FLAGS_kills;
+    o.write_interval = absl::Microseconds(FLAGS_write_interval_us);
+    o.keep = FLAGS_keep;
+    o.enforce_correctness = FLAGS_enforce_correctness;
+    o.enforce_targets = FLAGS_enforce_targets;
+    return RunFailover(o);
+  }
+  PerfOptions o;
+  o.server = FLAGS_server;
+  o.client = tools::ClientOptionsFromFlags();
+  o.self_path = SelfPath();
+  o.raw_discriminator = static_cast<uint16_t>(FLAGS_raw_discriminator);
+  o.raw_server_cpu = FLAGS_raw_server_cpu;
+  o.filer_pid = FLAGS_filer_pid;
+  o.duration = absl::Seconds(FLAGS_seconds_per_test);
+  o.warmup = std::min(absl::Milliseconds(500), o.duration / 10);
+  o.bulk_outstanding = static_cast<int>(FLAGS_bulk_outstanding);
+  o.file_size = static_cast<size_t>(FLAGS_file_mb) << 20;
+  o.enforce_targets = FLAGS_enforce_targets;
+  if (o.self_path.empty()) {
+    fprintf(stderr, "vifiler-bench: cannot find its own binary (/proc/self/exe)\n");
+    return 1;
+  }
+  return RunPerformance(o);
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace vifiler
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "vifiler-bench [--hosts_file=F] [--fabric=tcp] --server=filer-a [--seconds_per_test=2] "
+      "[--cpu=N] [--raw_server_cpu=M]\n"
+      "vifiler-bench --failover --vifilerd=PATH [--fabric=tcp] [--kills=5] "
+      "[--address_a=127.0.0.2 --address_b=127.0.0.3]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  return vifiler::bench::Main();
+}

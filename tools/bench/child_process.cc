@@ -1,0 +1,112 @@
+// Copyright 2026 The vifiler Authors.
+
+#include "tools/bench/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace vifiler {
+namespace bench {
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::vector<std::string>& argv, const std::string& log_path) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty argv");
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return absl::InternalError(absl::StrCat(log_path, ": ", strerror(errno)));
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(log);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the bench died before prctl took effect
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(args[0], args.data());
+    fprintf(stderr, "exec %s: %s\n", args[0], strerror(errno));
+    _exit(127);
+  }
+  close(log);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_) Kill();
+}
+
+bool ChildProcess::Running() {
+  if (reaped_) return false;
+  if (waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!reaped_) kill(pid_, sig);
+}
+
+absl::Status ChildProcess::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (Running()) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still running"));
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return absl::OkStatus();
+}
+
+void ChildProcess::Stop(absl::Duration grace) {
+  if (!Running()) return;
+  Signal(SIGTERM);
+  if (!Wait(grace).ok()) Kill();
+}
+
+void ChildProcess::Kill() {
+  Signal(SIGKILL);
+  // SIGKILL cannot be caught; the wait only covers the kernel tearing the process down.
+  Wait(absl::Seconds(10)).IgnoreError();
+}
+
+std::string ChildProcess::ExitDescription() const {
+  if (!reaped_) return "running";
+  if (WIFEXITED(status_)) return absl::StrCat("exited with ", WEXITSTATUS(status_));
+  if (WIFSIGNALED(status_)) return absl::StrCat("killed by ", strsignal(WTERMSIG(status_)));
+  return "ended";
+}
+
+std::string TailOfFile(const std::string& path, int max_lines) {
+  std::ifstream in(path);
+  if (!in) return absl::StrCat("(cannot read ", path, ")\n");
+  std::deque<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(line);
+    if (static_cast<int>(lines.size()) > max_lines) lines.pop_front();
+  }
+  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
+}
+
+}  // namespace bench
+}  // namespace vifiler
