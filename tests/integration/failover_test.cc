@@ -72,15 +72,18 @@ class Writer {
     absl::MutexLock lock(&mu_);
     return first_error_;
   }
-  // The longest gap between consecutive completions that spans `t`.
+  // The client-visible stall after t: the longest gap between consecutive completions (the
+  // first measured from t) within the following five seconds.
   absl::Duration StallAround(absl::Time t) {
     absl::MutexLock lock(&mu_);
-    absl::Time before = absl::InfinitePast(), after = absl::InfiniteFuture();
+    absl::Time previous = t;
+    absl::Duration longest;
     for (absl::Time c : completions_) {
-      if (c <= t) before = std::max(before, c);
-      if (c > t) after = std::min(after, c);
+      if (c <= t || c > t + absl::Seconds(5)) continue;
+      longest = std::max(longest, c - previous);
+      previous = c;
     }
-    return after - t;
+    return longest;
   }
   absl::Status WaitFor(uint64_t count, absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
@@ -298,6 +301,8 @@ TEST_F(FailoverTest, FailingNoticeFailsOverFasterThanSilentKill) {
   const absl::Duration failing = writer.StallAround(t);
   writer.Stop();
   EXPECT_EQ(writer.errors(), 0);
+  fprintf(stderr, "client-visible stall: silent kill %s, FAILING %s\n",
+          absl::FormatDuration(silent).c_str(), absl::FormatDuration(failing).c_str());
   EXPECT_LT(failing, silent) << "FAILING stall " << failing << ", silent stall " << silent;
   VerifyRecords(c.get(), f->handle(), writer.acknowledged());
 }
