@@ -22,7 +22,6 @@ using protocol::Opcode;
 
 namespace {
 
-constexpr absl::Duration kReceivePoll = absl::Milliseconds(200);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(5);
 constexpr absl::Duration kMaxBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kBusyRetry = absl::Milliseconds(5);
@@ -58,12 +57,11 @@ struct FailoverSession::Link {
   std::string endpoint;
   bool partner = false;
   std::atomic<bool> failed{false};
-  std::thread receiver;
+  // A caller is inside connection->Receive() on behalf of every waiting caller (guarded by
+  // the session's mu_).
+  bool receiving = false;
 
-  ~Link() {
-    connection->Close();
-    if (receiver.joinable()) receiver.join();
-  }
+  ~Link() { connection->Close(); }
 };
 
 absl::StatusOr<std::unique_ptr<FailoverSession>> FailoverSession::Open(
@@ -162,7 +160,7 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
   const bool was_partner = old != nullptr && old->partner;
   const absl::Time started = absl::Now();
   mu_.Unlock();
-  old.reset();  // joins its receiver, which may need mu_
+  old.reset();
 
   std::vector<Target> targets = {{filer_name_, options_.primary_discriminator, false}};
   if (options_.failover) {
@@ -281,45 +279,68 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
   link->inline_threshold = created.inline_threshold;
   link->root = created.root;
   link->serving_filer = created.filer_name;
-  Link* raw = link.get();
-  link->receiver = std::thread([this, raw]() { Receive(raw); });
   return link;
 }
 
-void FailoverSession::Receive(Link* link) {
-  while (!link->failed) {
-    absl::StatusOr<std::string> message = link->connection->Receive(absl::Now() + kReceivePoll);
-    if (!message.ok()) {
-      if (message.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
-      Fail(link, std::string(message.status().message()));
-      return;
+void FailoverSession::Deliver(Link* link, std::string message, std::vector<std::string>* events) {
+  absl::StatusOr<MessageHeader> header = protocol::DecodeHeader(message);
+  if (!header.ok()) {
+    link->failed = true;
+    link->connection->Close();
+    return;
+  }
+  if (header->opcode == Opcode::kNotice) {
+    protocol::NoticeMessage notice;
+    if (protocol::DecodeMessageBody(message, &notice).ok()) {
+      events->push_back(absl::StrCat("vifiler: ", link->serving_filer,
+                                     notice.kind == protocol::NoticeKind::kGivingBack
+                                         ? " is giving the volume back"
+                                         : " is shutting down",
+                                     notice.detail.empty() ? "" : ": ", notice.detail));
     }
-    absl::StatusOr<MessageHeader> header = protocol::DecodeHeader(*message);
-    if (!header.ok()) {
-      Fail(link, absl::StrCat("unreadable message from filer: ", header.status().message()));
-      return;
-    }
-    if (header->opcode == Opcode::kNotice) {
-      protocol::NoticeMessage notice;
-      if (protocol::DecodeMessageBody(*message, &notice).ok()) {
-        Event(absl::StrCat("vifiler: ", link->serving_filer,
-                           notice.kind == protocol::NoticeKind::kGivingBack
-                               ? " is giving the volume back"
-                               : " is shutting down",
-                           notice.detail.empty() ? "" : ": ", notice.detail));
-      }
+    return;
+  }
+  if (!(header->flags & protocol::kFlagReply) || header->slot >= slots_.size()) return;
+  Slot& slot = slots_[header->slot];
+  if (slot.busy && slot.sequence == header->sequence && !slot.has_reply) {
+    slot.has_reply = true;
+    slot.reply = std::move(message);
+  }
+}
+
+std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time deadline) {
+  std::vector<std::string> events;
+  std::string reply;
+  mu_.Lock();
+  Slot& slot = slots_[index];
+  while (!slot.has_reply && !link->failed && absl::Now() < deadline) {
+    if (link->receiving) {
+      // Another caller receives for everyone; wait for it to hand over a reply or the turn.
+      auto changed = [&slot, link]() {
+        return slot.has_reply || !link->receiving || link->failed.load();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
       continue;
     }
-    if (!(header->flags & protocol::kFlagReply)) continue;
-    absl::MutexLock lock(&mu_);
-    if (header->slot < slots_.size()) {
-      Slot& slot = slots_[header->slot];
-      if (slot.busy && slot.sequence == header->sequence && !slot.has_reply) {
-        slot.has_reply = true;
-        slot.reply = std::move(*message);
-      }
+    link->receiving = true;
+    mu_.Unlock();
+    absl::StatusOr<std::string> message = link->connection->Receive(deadline);
+    mu_.Lock();
+    link->receiving = false;
+    if (message.ok()) {
+      Deliver(link, std::move(*message), &events);
+    } else if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      link->failed = true;
+      VLOG(1) << "connection to " << link->endpoint << " lost: " << message.status();
     }
   }
+  if (slot.has_reply) {
+    reply = std::move(slot.reply);
+    slot.has_reply = false;
+  }
+  mu_.Unlock();
+  for (const std::string& e : events) Event(e);
+  return reply;
 }
 
 absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& build,
@@ -395,18 +416,7 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
       replay = true;
       continue;
     }
-    std::string reply;
-    {
-      absl::MutexLock lock(&mu_);
-      Slot& slot = slots_[index];
-      Link* l = link.get();
-      auto settled = [&slot, l]() { return slot.has_reply || l->failed.load(); };
-      mu_.AwaitWithDeadline(absl::Condition(&settled), absl::Now() + options_.request_timeout);
-      if (slot.has_reply) {
-        reply = std::move(slot.reply);
-        slot.has_reply = false;
-      }
-    }
+    std::string reply = AwaitReply(link.get(), index, absl::Now() + options_.request_timeout);
     if (reply.empty()) {
       Fail(link.get(), link->failed ? "connection failed"
                                     : absl::StrCat("no reply within ",

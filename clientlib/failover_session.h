@@ -1,7 +1,7 @@
 // Copyright 2026 The vifiler Authors.
 //
-// FailoverSession: the client's session with a filer pair. Owns the connection, its receiving
-// thread and the slot table, and moves the session between the home filer's primary port and
+// FailoverSession: the client's session with a filer pair. Owns the connection and the slot
+// table, and moves the session between the home filer's primary port and
 // the partner's secondary port when the one in use fails.
 //
 // Contract:
@@ -84,7 +84,12 @@ class FailoverSession {
   absl::StatusOr<std::shared_ptr<Link>> Reconnect(absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::shared_ptr<Link>> ConnectTo(const Target& target, std::string* error);
-  void Receive(Link* link);
+  // Waits for the reply on slot index: the first waiting caller receives on the link for
+  // everyone (no receiving thread, no extra hand-off on the data path) and hands each reply to
+  // its slot. Returns the reply, or "" on failure or timeout.
+  std::string AwaitReply(Link* link, uint32_t index, absl::Time deadline);
+  void Deliver(Link* link, std::string message, std::vector<std::string>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Fail(Link* link, const std::string& reason);
   void Event(const std::string& text);
 

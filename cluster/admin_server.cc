@@ -261,6 +261,9 @@ void AdminServer::Stop() {
   acceptor_.join();
   {
     absl::MutexLock lock(&mu_);
+    // A command being handled (e.g. the halt that stops this server) still gets its reply.
+    auto replied = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return handling_ == 0; };
+    mu_.AwaitWithTimeout(absl::Condition(&replied), kAdminReplyTimeout);
     for (auto& [id, session] : sessions_) session.connection->Close();
     auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return running_ == 0; };
     while (!mu_.AwaitWithTimeout(absl::Condition(&idle), kStopWaitSlice)) {
@@ -320,6 +323,10 @@ void AdminServer::Serve(uint64_t id, transport::Connection* connection) {
   if (!message.ok()) {
     LOG(INFO) << "admin port: no request from " << peer << ": " << message.status();
   } else {
+    {
+      absl::MutexLock lock(&mu_);
+      ++handling_;
+    }
     std::string reply;
     if (connection->peer().purpose != transport::kPurposeAdmin) {
       LOG(WARNING) << "admin port: " << peer << " connected with purpose "
@@ -331,6 +338,8 @@ void AdminServer::Serve(uint64_t id, transport::Connection* connection) {
     }
     absl::Status sent = connection->Send(reply, absl::Now() + kAdminReplyTimeout);
     if (!sent.ok()) LOG(INFO) << "admin port: cannot reply to " << peer << ": " << sent;
+    absl::MutexLock lock(&mu_);
+    --handling_;
   }
   connection->Close();
   absl::MutexLock lock(&mu_);

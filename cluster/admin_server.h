@@ -143,6 +143,8 @@ class AdminServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_session_id_ ABSL_GUARDED_BY(mu_) = 0;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Sessions that received a request and have not replied yet.
+  size_t handling_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -177,7 +177,6 @@ absl::Status TakeoverController::ReclaimOwnLocked(const std::string& reason) {
   }
   own_ = std::move(*served);
   own_epoch_ = own_->guard->epoch();
-  giveback_done_ = false;
   SetState(partner_ != nullptr ? FilerState::kTakeover : FilerState::kServing, reason);
   return absl::OkStatus();
 }
@@ -221,6 +220,12 @@ absl::Status TakeoverController::GivebackLocked() {
     interconnect_->Send(m, absl::Now() + options_.heartbeat_interval * 2).IgnoreError();
   }
   return handed.status();
+}
+
+bool TakeoverController::HandedBackLocked() const {
+  // The partner transferred the volume back: it names us, at an epoch after the one we held.
+  absl::StatusOr<OwnershipRecord> record = VolumeOwnership(options_.volume).Read();
+  return record.ok() && record->owner == options_.name && record->epoch > own_epoch_;
 }
 
 bool TakeoverController::PartnerSilent() const {
@@ -271,8 +276,8 @@ void TakeoverController::OnMessage(const InterconnectMessage& m) {
       }
       break;
     case InterconnectMessageType::kGivebackDone:
-      giveback_done_ = true;
-      if (state_ == FilerState::kWaitingForGiveback) {
+      // Only a hint to look now: the ownership record is what counts.
+      if (state_ == FilerState::kWaitingForGiveback && HandedBackLocked()) {
         ReclaimOwnLocked("partner gave the volume back").IgnoreError();
       }
       break;
@@ -343,9 +348,7 @@ void TakeoverController::Tick() {
       }
       break;
     case FilerState::kWaitingForGiveback: {
-      absl::StatusOr<OwnershipRecord> record = VolumeOwnership(options_.volume).Read();
-      if (giveback_done_ ||
-          (record.ok() && record->owner == options_.name && record->epoch > own_epoch_)) {
+      if (HandedBackLocked()) {
         ReclaimOwnLocked("partner gave the volume back").IgnoreError();
       } else if (dead) {
         ReclaimOwnLocked("the partner holding this filer's volume is gone").IgnoreError();

@@ -113,6 +113,7 @@ class TakeoverController : public AdminHandler {
   void RelinquishOwnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetState(FilerState state, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PartnerSilent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HandedBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PartnerMailboxStale() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration Threshold() const {
     return options_.heartbeat_interval * options_.heartbeat_misses;
@@ -138,7 +139,6 @@ class TakeoverController : public AdminHandler {
   uint64_t partner_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
   bool partner_failing_ ABSL_GUARDED_BY(mu_) = false;
   bool partner_halting_ ABSL_GUARDED_BY(mu_) = false;
-  bool giveback_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time partner_waiting_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Duration partner_mailbox_age_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   bool reported_split_ ABSL_GUARDED_BY(mu_) = false;

@@ -2,8 +2,10 @@
 
 #include "filer/fd_cache.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,21 @@ OpenFile::OpenFile(int fd, uint64_t file_id, uint64_t generation, protocol::File
 
 OpenFile::~OpenFile() {
   if (fd_ >= 0) close(fd_);
+}
+
+FileWindow::~FileWindow() { munmap(base_, length_); }
+
+std::shared_ptr<const FileWindow> OpenFile::WindowFor(uint64_t offset, size_t length) const {
+  absl::MutexLock lock(&window_mu_);
+  if (window_ != nullptr && window_->Covers(offset, length)) return window_;
+  const uint64_t start = offset - offset % kWindowSize;
+  const uint64_t end = offset + length;
+  const size_t span = static_cast<size_t>(
+      std::max<uint64_t>(kWindowSize, (end - start + kWindowSize - 1) / kWindowSize * kWindowSize));
+  void* base = mmap(nullptr, span, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start));
+  if (base == MAP_FAILED) return nullptr;
+  window_ = std::make_shared<const FileWindow>(base, start, span);
+  return window_;
 }
 
 FdCache::FdCache(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}

@@ -24,6 +24,25 @@ namespace filer {
 //  - Regular files are open O_RDWR (O_RDONLY when the file is not writable; writes then fail).
 //  - Directories are open O_RDONLY|O_DIRECTORY (usable as dirfd for *at() calls).
 //  - Symlinks and special files are open O_PATH: never read, written or followed.
+// A read-only shared mapping of one window of a regular file, for direct reads that go to the
+// fabric straight from the page cache. Unmapped when the last reference goes.
+class FileWindow {
+ public:
+  FileWindow(void* base, uint64_t start, size_t length) : base_(base), start_(start), length_(length) {}
+  ~FileWindow();
+  FileWindow(const FileWindow&) = delete;
+  FileWindow& operator=(const FileWindow&) = delete;
+  bool Covers(uint64_t offset, size_t length) const {
+    return offset >= start_ && offset + length <= start_ + length_;
+  }
+  const char* At(uint64_t offset) const { return static_cast<const char*>(base_) + (offset - start_); }
+
+ private:
+  void* const base_;
+  const uint64_t start_;
+  const size_t length_;
+};
+
 class OpenFile {
  public:
   OpenFile(int fd, uint64_t file_id, uint64_t generation, protocol::FileType type);
@@ -36,7 +55,15 @@ class OpenFile {
   uint64_t generation() const { return generation_; }
   protocol::FileType type() const { return type_; }
 
+  // A window mapping [offset, offset + length) of this (regular) file: the last one made, when
+  // it covers the range, else a new one (kWindowSize-aligned) that replaces it. Thread-safe;
+  // nullptr when mmap fails.
+  static constexpr uint64_t kWindowSize = 64u << 20;
+  std::shared_ptr<const FileWindow> WindowFor(uint64_t offset, size_t length) const;
+
  private:
+  mutable absl::Mutex window_mu_;
+  mutable std::shared_ptr<const FileWindow> window_ ABSL_GUARDED_BY(window_mu_);
   const int fd_;
   const uint64_t file_id_;
   const uint64_t generation_;

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -720,6 +722,57 @@ ErrorCode PosixVolume::Read(const FileHandle& handle, uint64_t offset, absl::Spa
   }
   *count = static_cast<uint32_t>(done);
   *eof = offset + done >= static_cast<uint64_t>(st.st_size);
+  return ErrorCode::kOk;
+}
+
+namespace {
+
+class PosixMappedRange : public MappedRange {
+ public:
+  PosixMappedRange(std::shared_ptr<const FileWindow> window, const char* data, size_t size,
+                   bool eof)
+      : window_(std::move(window)), data_(data), size_(size), eof_(eof) {}
+  const char* data() const override { return data_; }
+  size_t size() const override { return size_; }
+  bool eof() const override { return eof_; }
+
+ private:
+  const std::shared_ptr<const FileWindow> window_;  // keeps the mapping alive
+  const char* const data_;
+  const size_t size_;
+  const bool eof_;
+};
+
+}  // namespace
+
+ErrorCode PosixVolume::Map(const FileHandle& handle, uint64_t offset, uint32_t length,
+                           std::unique_ptr<MappedRange>* range) {
+  if (handle.volume_id != id_) return ErrorCode::kBadHandle;
+  if (offset > kMaxOffset) return ErrorCode::kInvalid;
+  FilePtr file = CachedFile(handle);
+  if (file == nullptr) {
+    struct statx stx;
+    const ErrorCode code = FileFor(handle, &file, &stx);
+    if (code != ErrorCode::kOk) return code;
+  }
+  if (file->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
+  if (file->type() != FileType::kRegular) return ErrorCode::kAccess;
+  struct stat st;
+  if (fstat(file->fd(), &st) != 0) return LastError();
+  if (st.st_nlink == 0) {
+    cache_.EraseIfSame(handle.file_id, file.get());
+    return ErrorCode::kStaleHandle;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset >= size || length == 0) {
+    *range = std::make_unique<PosixMappedRange>(nullptr, nullptr, 0, offset >= size);
+    return ErrorCode::kOk;
+  }
+  const uint64_t count = std::min<uint64_t>(length, size - offset);
+  std::shared_ptr<const FileWindow> window = file->WindowFor(offset, static_cast<size_t>(count));
+  if (window == nullptr) return LastError();
+  *range = std::make_unique<PosixMappedRange>(window, window->At(offset),
+                                              static_cast<size_t>(count), offset + count >= size);
   return ErrorCode::kOk;
 }
 

@@ -77,6 +77,8 @@ class PosixVolume : public Volume {
                               protocol::ReadDirReply* reply) override;
   protocol::ErrorCode Read(const protocol::FileHandle& handle, uint64_t offset,
                            absl::Span<char> buffer, uint32_t* count, bool* eof) override;
+  protocol::ErrorCode Map(const protocol::FileHandle& handle, uint64_t offset, uint32_t length,
+                          std::unique_ptr<MappedRange>* range) override;
   protocol::ErrorCode Write(const protocol::FileHandle& handle, uint64_t offset,
                             absl::string_view data, protocol::WriteReply* reply) override;
   protocol::ErrorCode Fsync(const protocol::FileHandle& handle) override;

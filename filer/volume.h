@@ -35,6 +35,18 @@ namespace filer {
 
 inline constexpr char kMetaDirName[] = ".vifiler";
 
+// A read-only view of part of a file, mapped from the page cache (so a direct read can hand
+// it to the fabric without a staging copy). Unmapped when destroyed. Only the kernel (socket
+// writes, RDMA registration) should touch the bytes: a concurrent truncate makes them vanish.
+class MappedRange {
+ public:
+  virtual ~MappedRange() = default;
+  virtual const char* data() const = 0;
+  virtual size_t size() const = 0;
+  // The range reaches the end of the file.
+  virtual bool eof() const = 0;
+};
+
 class Volume {
  public:
   // Opens (and on first use formats) the volume rooted at root_dir, which must exist.
@@ -66,6 +78,10 @@ class Volume {
   // reached the end of the file.
   virtual protocol::ErrorCode Read(const protocol::FileHandle& handle, uint64_t offset,
                                    absl::Span<char> buffer, uint32_t* count, bool* eof) = 0;
+  // Maps up to length bytes of a regular file at offset (fewer at the end of the file; none
+  // past it). Same errors as Read.
+  virtual protocol::ErrorCode Map(const protocol::FileHandle& handle, uint64_t offset,
+                                  uint32_t length, std::unique_ptr<MappedRange>* range) = 0;
   virtual protocol::ErrorCode Write(const protocol::FileHandle& handle, uint64_t offset,
                                     absl::string_view data, protocol::WriteReply* reply) = 0;
   virtual protocol::ErrorCode Fsync(const protocol::FileHandle& handle) = 0;

@@ -78,6 +78,8 @@ class VolumeService {
     std::unique_ptr<char[]> staging_;
     size_t staging_size_ = 0;
     std::unique_ptr<transport::MemoryRegion> staging_region_;
+    // Direct reads are sent from a mapping of the file until the fabric refuses to register one.
+    bool map_direct_reads_ = true;
   };
 
   VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options, MutationGuard guard);

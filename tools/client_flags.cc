@@ -9,7 +9,7 @@ DEFINE_string(hosts_file, "", "resolve filer names with this hosts file instead 
 DEFINE_uint32(primary_discriminator, 7300, "discriminator of the filers' primary data access ports");
 DEFINE_uint32(secondary_discriminator, 7301, "discriminator of the filers' secondary (takeover) ports");
 DEFINE_string(failover_suffix, "-failover", "suffix that turns a filer's name into its failover name");
-DEFINE_bool(failover, true, "fail over to the partner filer when the filer is lost");
+DEFINE_bool(enable_failover, true, "fail over to the partner filer when the filer is lost");
 DEFINE_uint32(failover_deadline_ms, 30000, "give up reaching a filer or its partner after this long");
 DEFINE_uint32(request_timeout_ms, 5000, "a request without reply for this long means the filer is lost");
 DEFINE_uint32(slots, 16, "session slots (most requests outstanding at once)");
@@ -25,7 +25,7 @@ client::ClientOptions ClientOptionsFromFlags() {
   o.primary_discriminator = static_cast<uint16_t>(FLAGS_primary_discriminator);
   o.secondary_discriminator = static_cast<uint16_t>(FLAGS_secondary_discriminator);
   o.failover_suffix = FLAGS_failover_suffix;
-  o.failover = FLAGS_failover;
+  o.failover = FLAGS_enable_failover;
   o.failover_deadline = absl::Milliseconds(FLAGS_failover_deadline_ms);
   o.request_timeout = absl::Milliseconds(FLAGS_request_timeout_ms);
   o.slots = FLAGS_slots;

@@ -95,7 +95,7 @@ TEST_F(PairTest, SilentDeathIsTakenOverWithinBoundAndSecondaryPortLivesOnlyDurin
   std::string out, err;
   auto rc = RunCommand({BinaryPath("VIFILER"), "--hosts_file=" + pair_.hosts(),
                         "--fabric=" + pair_.fabric().fabric, "--primary_discriminator=7301",
-                        "--nofailover", "ls", "filer-b:/"},
+                        "--noenable_failover", "ls", "filer-b:/"},
                        &out, &err, absl::Seconds(30));
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0) << err;

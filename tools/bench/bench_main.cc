@@ -46,9 +46,8 @@ DEFINE_bool(serve_raw, false, "internal: run as the raw fabric server child");
 DEFINE_string(raw_address, "", "internal: --serve_raw listens on this address");
 DEFINE_uint32(raw_server_lifetime_s, 900, "internal: --serve_raw exits after this long");
 
-// --failover is tools/client_flags.cc's flag (the client fails over; default true). Given
-// explicitly on the command line it selects the failover mode, which needs a failing-over client.
-DECLARE_bool(failover);
+DEFINE_bool(failover, false,
+            "run the failover benchmark (starts its own filer pair) instead of the performance one");
 DEFINE_string(vifilerd, "", "failover mode: path of the vifilerd binary");
 DEFINE_int32(kills, 5, "failover mode: SIGKILL + takeover + giveback cycles");
 DEFINE_string(address_a, "127.0.0.2", "failover mode: filer-a's address");
@@ -70,11 +69,7 @@ std::string SelfPath() {
   return path;
 }
 
-// True when --failover (or --failover=true) was on the command line.
-bool FailoverModeRequested() {
-  gflags::CommandLineFlagInfo info;
-  return gflags::GetCommandLineFlagInfo("failover", &info) && !info.is_default && FLAGS_failover;
-}
+bool FailoverModeRequested() { return FLAGS_failover; }
 
 int Main() {
   if (FLAGS_serve_raw) {
