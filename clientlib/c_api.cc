@@ -52,12 +52,14 @@ extern "C" {
 void vifiler_options_init(vifiler_options_t* options) { *options = vifiler_options_t{}; }
 
 int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vifiler_t** out) {
-  if (filer_name == nullptr || out == nullptr) return Fail(absl::InvalidArgumentError("null argument"));
+  if (filer_name == nullptr || out == nullptr)
+    return Fail(absl::InvalidArgumentError("null argument"));
   vifiler::client::ClientOptions o;
   if (options != nullptr) {
     if (options->fabric != nullptr) o.fabric = options->fabric;
     if (options->hosts_file != nullptr) o.hosts_file = options->hosts_file;
-    if (options->primary_discriminator != 0) o.primary_discriminator = options->primary_discriminator;
+    if (options->primary_discriminator != 0)
+      o.primary_discriminator = options->primary_discriminator;
     if (options->secondary_discriminator != 0) {
       o.secondary_discriminator = options->secondary_discriminator;
     }

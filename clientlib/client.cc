@@ -73,8 +73,8 @@ absl::Status WithContext(absl::string_view context, const absl::Status& status) 
 }  // namespace
 
 absl::Status FilerError(ErrorCode code, Opcode op) {
-  absl::Status status(CanonicalCode(code), absl::StrCat(protocol::OpcodeName(op), ": ",
-                                                        protocol::ErrorCodeName(code)));
+  absl::Status status(CanonicalCode(code),
+                      absl::StrCat(protocol::OpcodeName(op), ": ", protocol::ErrorCodeName(code)));
   status.SetPayload(kErrorPayload, absl::Cord(std::to_string(static_cast<uint32_t>(code))));
   return status;
 }
@@ -136,7 +136,9 @@ absl::StatusOr<Reply> Client::Call(Opcode op, const Request& request) {
   return out;
 }
 
-absl::Status Client::Null() { return Call<protocol::Empty>(Opcode::kNull, protocol::Empty()).status(); }
+absl::Status Client::Null() {
+  return Call<protocol::Empty>(Opcode::kNull, protocol::Empty()).status();
+}
 
 absl::StatusOr<protocol::HandleReply> Client::Lookup(const protocol::FileHandle& dir,
                                                      absl::string_view name) {

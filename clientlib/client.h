@@ -58,16 +58,16 @@ struct ClientOptions {
 };
 
 struct ClientStats {
-  std::string filer_name;       // name the client connected to
-  std::string serving_filer;    // filer currently serving the session
-  std::string endpoint;         // address:discriminator in use
-  bool on_partner = false;      // connected to the partner's secondary port
-  uint64_t failovers = 0;       // moves to the partner
-  uint64_t failbacks = 0;       // moves back to the home filer
-  uint64_t reconnects = 0;      // every new connection after the first
-  uint64_t replays = 0;         // requests resent after a reconnect
-  absl::Duration failover_time;        // total time spent reconnecting
-  absl::Duration last_failover_time;   // the most recent reconnect
+  std::string filer_name;             // name the client connected to
+  std::string serving_filer;          // filer currently serving the session
+  std::string endpoint;               // address:discriminator in use
+  bool on_partner = false;            // connected to the partner's secondary port
+  uint64_t failovers = 0;             // moves to the partner
+  uint64_t failbacks = 0;             // moves back to the home filer
+  uint64_t reconnects = 0;            // every new connection after the first
+  uint64_t replays = 0;               // requests resent after a reconnect
+  absl::Duration failover_time;       // total time spent reconnecting
+  absl::Duration last_failover_time;  // the most recent reconnect
 };
 
 struct DirectoryEntry {
@@ -145,7 +145,6 @@ class Client {
 
   ClientStats stats() const;
   const std::string& client_id() const;
-
 
  private:
   template <typename Reply, typename Request>

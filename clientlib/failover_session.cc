@@ -147,7 +147,8 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::CurrentL
     if (!reconnecting_) break;
     auto settled = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !reconnecting_; };
     if (!mu_.AwaitWithDeadline(absl::Condition(&settled), deadline)) {
-      return absl::DeadlineExceededError(absl::StrCat("timed out waiting to reconnect to ", filer_name_));
+      return absl::DeadlineExceededError(
+          absl::StrCat("timed out waiting to reconnect to ", filer_name_));
     }
   }
   return Reconnect(deadline);
@@ -265,8 +266,8 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
     return reply_header.status();
   }
   if (reply_header->status != ErrorCode::kOk) {
-    *error = absl::StrCat(where, ": session refused: ",
-                          protocol::ErrorCodeName(reply_header->status));
+    *error =
+        absl::StrCat(where, ": session refused: ", protocol::ErrorCodeName(reply_header->status));
     return absl::UnavailableError(*error);
   }
   protocol::SessionCreateReply created;
@@ -343,8 +344,8 @@ std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time d
   return reply;
 }
 
-absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& build,
-                                                  char* direct, size_t direct_length) {
+absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& build, char* direct,
+                                                  size_t direct_length) {
   uint32_t index = 0;
   uint64_t sequence = 0;
   {
@@ -355,8 +356,9 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
       }
       return false;
     };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&free_slot),
-                               absl::Now() + options_.failover_deadline + options_.request_timeout)) {
+    if (!mu_.AwaitWithDeadline(
+            absl::Condition(&free_slot),
+            absl::Now() + options_.failover_deadline + options_.request_timeout)) {
       return absl::DeadlineExceededError("no free session slot");
     }
     while (slots_[index].busy) ++index;
@@ -408,9 +410,9 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
       absl::MutexLock lock(&mu_);
       ++stats_.replays;
     }
-    absl::Status sent = link->connection->Send(
-        EncodeRequest(header, build(direct != nullptr ? &buffer : nullptr)),
-        absl::Now() + options_.request_timeout);
+    absl::Status sent =
+        link->connection->Send(EncodeRequest(header, build(direct != nullptr ? &buffer : nullptr)),
+                               absl::Now() + options_.request_timeout);
     if (!sent.ok()) {
       Fail(link.get(), std::string(sent.message()));
       replay = true;

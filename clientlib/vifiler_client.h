@@ -35,13 +35,13 @@ enum {
 };
 
 typedef struct vifiler_options {
-  const char* fabric;          /* "auto" (default), "rdma" or "tcp" */
-  const char* hosts_file;      /* NULL: system resolver */
-  uint16_t primary_discriminator;    /* 0: 7300 */
-  uint16_t secondary_discriminator;  /* 0: 7301 */
-  const char* failover_suffix; /* NULL: "-failover" */
-  uint32_t failover_deadline_ms;     /* 0: 30000 */
-  uint32_t request_timeout_ms;       /* 0: 5000 */
+  const char* fabric;               /* "auto" (default), "rdma" or "tcp" */
+  const char* hosts_file;           /* NULL: system resolver */
+  uint16_t primary_discriminator;   /* 0: 7300 */
+  uint16_t secondary_discriminator; /* 0: 7301 */
+  const char* failover_suffix;      /* NULL: "-failover" */
+  uint32_t failover_deadline_ms;    /* 0: 30000 */
+  uint32_t request_timeout_ms;      /* 0: 5000 */
 } vifiler_options_t;
 
 typedef struct vifiler_stat {

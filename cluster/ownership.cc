@@ -29,7 +29,8 @@ absl::StatusOr<OwnershipRecord> ParseRecord(const std::string& text) {
   OwnershipRecord record;
   bool have_epoch = false;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(line, absl::MaxSplits('=', 1));
     if (kv.first == "owner") record.owner = std::string(kv.second);
     if (kv.first == "epoch") have_epoch = absl::SimpleAtoi(kv.second, &record.epoch);
   }
@@ -97,19 +98,21 @@ absl::StatusOr<OwnershipRecord> VolumeOwnership::Replace(const std::string* expe
   absl::StatusOr<OwnershipRecord> current = ReadRecord(record_path_);
   if (!current.ok()) return current.status();
   if (expected != nullptr && current->owner != *expected) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "volume is owned by ", current->owner.empty() ? "nobody" : current->owner, ", not ", *expected));
+    return absl::FailedPreconditionError(
+        absl::StrCat("volume is owned by ", current->owner.empty() ? "nobody" : current->owner,
+                     ", not ", *expected));
   }
   OwnershipRecord next{owner, current->epoch + 1};
   const std::string text = absl::StrCat("owner=", next.owner, "\nepoch=", next.epoch, "\n");
   const std::string tmp = record_path_ + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno(absl::StrCat("cannot write ", tmp));
-  bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 fsync(fd) == 0;
+  bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   if (!written) return Errno(absl::StrCat("cannot write ", tmp));
-  if (rename(tmp.c_str(), record_path_.c_str()) != 0) return Errno("cannot replace ownership record");
+  if (rename(tmp.c_str(), record_path_.c_str()) != 0)
+    return Errno("cannot replace ownership record");
   int dir = open(meta_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     fsync(dir);
@@ -132,10 +135,12 @@ absl::Status OwnershipGuard::Check() {
   if (st.st_ino == seen_inode_ && mtime == seen_mtime_ns_) return verdict_;
   absl::StatusOr<OwnershipRecord> record = ReadRecord(record_path_);
   if (!record.ok()) {
-    verdict_ = absl::FailedPreconditionError(absl::StrCat("ownership record: ", record.status().message()));
+    verdict_ = absl::FailedPreconditionError(
+        absl::StrCat("ownership record: ", record.status().message()));
   } else if (record->owner != owner_ || record->epoch != epoch_) {
-    verdict_ = absl::FailedPreconditionError(absl::StrCat(
-        "volume now owned by ", record->owner, " at epoch ", record->epoch, " (we held epoch ", epoch_, ")"));
+    verdict_ = absl::FailedPreconditionError(absl::StrCat("volume now owned by ", record->owner,
+                                                          " at epoch ", record->epoch,
+                                                          " (we held epoch ", epoch_, ")"));
   } else {
     verdict_ = absl::OkStatus();
   }

@@ -32,8 +32,8 @@ int64_t Millis(absl::Duration d) {
 
 }  // namespace
 
-TakeoverController::TakeoverController(transport::Fabric* fabric,
-                                       transport::NameResolver* resolver, PairOptions options)
+TakeoverController::TakeoverController(transport::Fabric* fabric, transport::NameResolver* resolver,
+                                       PairOptions options)
     : fabric_(fabric),
       resolver_(resolver),
       options_(std::move(options)),
@@ -92,7 +92,8 @@ absl::Status TakeoverController::Start() {
                                                options_.heartbeat_interval);
     absl::Status s = mailbox_->Start();
     if (!s.ok()) return s;
-    partner_mailbox_ = std::make_unique<MailboxReader>(MetaDir(options_.partner_volume) + "/mailbox");
+    partner_mailbox_ =
+        std::make_unique<MailboxReader>(MetaDir(options_.partner_volume) + "/mailbox");
     partner_mailbox_->Observe();
     InterconnectOptions io;
     io.name = options_.name;
@@ -232,9 +233,7 @@ bool TakeoverController::PartnerSilent() const {
   return interconnect_ == nullptr || interconnect_->SinceLastHeard() > Threshold();
 }
 
-bool TakeoverController::PartnerMailboxStale() const {
-  return partner_mailbox_age_ >= Threshold();
-}
+bool TakeoverController::PartnerMailboxStale() const { return partner_mailbox_age_ >= Threshold(); }
 
 void TakeoverController::OnMessage(const InterconnectMessage& m) {
   absl::MutexLock lock(&mu_);
@@ -341,8 +340,7 @@ void TakeoverController::Tick() {
       }
       break;
     case FilerState::kTakeover:
-      if (options_.auto_giveback && !silent &&
-          partner_state_ == FilerState::kWaitingForGiveback &&
+      if (options_.auto_giveback && !silent && partner_state_ == FilerState::kWaitingForGiveback &&
           absl::Now() - partner_waiting_since_ >= options_.auto_giveback_delay) {
         GivebackLocked().IgnoreError();
       }
@@ -390,7 +388,7 @@ std::string TakeoverController::Status() {
       line("secondary_replays", c.replays);
       line("secondary_connections", partner_->port->connections());
     }
-    line("interconnect", interconnect_->cut() ? "cut"
+    line("interconnect", interconnect_->cut()         ? "cut"
                          : interconnect_->connected() ? "connected"
                                                       : "down");
     line("heartbeat_age_ms", Millis(interconnect_->SinceLastHeard()));
@@ -404,7 +402,8 @@ absl::Status TakeoverController::Takeover() {
   if (!paired_) return absl::FailedPreconditionError("this filer has no partner");
   if (partner_ != nullptr) return absl::FailedPreconditionError("already in takeover");
   if (state_ != FilerState::kServing) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot take over while ", FilerStateName(state_)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot take over while ", FilerStateName(state_)));
   }
   if (!PartnerSilent()) {
     InterconnectMessage m = Heartbeat();

@@ -17,7 +17,10 @@ constexpr absl::Duration kSendTimeout = absl::Seconds(30);
 
 DataAccessPort::DataAccessPort(transport::Fabric* fabric, transport::Endpoint endpoint,
                                VolumeService* service, std::string label)
-    : fabric_(fabric), endpoint_(std::move(endpoint)), service_(service), label_(std::move(label)) {}
+    : fabric_(fabric),
+      endpoint_(std::move(endpoint)),
+      service_(service),
+      label_(std::move(label)) {}
 
 DataAccessPort::~DataAccessPort() { Stop(); }
 
@@ -26,9 +29,9 @@ absl::Status DataAccessPort::Start() {
   if (listener_ != nullptr) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<transport::Listener>> listener = fabric_->Listen(endpoint_);
   if (!listener.ok()) {
-    return absl::Status(listener.status().code(),
-                        absl::StrCat(label_, " port ", endpoint_.ToString(), ": ",
-                                     listener.status().message()));
+    return absl::Status(
+        listener.status().code(),
+        absl::StrCat(label_, " port ", endpoint_.ToString(), ": ", listener.status().message()));
   }
   listener_ = std::move(*listener);
   stopping_ = false;
@@ -125,7 +128,8 @@ void DataAccessPort::AcceptLoop() {
 void DataAccessPort::Serve(Served* served) {
   transport::Connection* connection = served->connection.get();
   const std::string peer = connection->peer().address;
-  VLOG(1) << label_ << " port: client " << connection->peer().identity << " connected from " << peer;
+  VLOG(1) << label_ << " port: client " << connection->peer().identity << " connected from "
+          << peer;
   {
     VolumeService::Channel channel(connection);
     std::string reply;

@@ -28,14 +28,17 @@ namespace filer {
 // fabric straight from the page cache. Unmapped when the last reference goes.
 class FileWindow {
  public:
-  FileWindow(void* base, uint64_t start, size_t length) : base_(base), start_(start), length_(length) {}
+  FileWindow(void* base, uint64_t start, size_t length)
+      : base_(base), start_(start), length_(length) {}
   ~FileWindow();
   FileWindow(const FileWindow&) = delete;
   FileWindow& operator=(const FileWindow&) = delete;
   bool Covers(uint64_t offset, size_t length) const {
     return offset >= start_ && offset + length <= start_ + length_;
   }
-  const char* At(uint64_t offset) const { return static_cast<const char*>(base_) + (offset - start_); }
+  const char* At(uint64_t offset) const {
+    return static_cast<const char*>(base_) + (offset - start_);
+  }
 
  private:
   void* const base_;

@@ -89,8 +89,7 @@ ReplyCache::Client* ReplyCache::GetClient(absl::string_view client_id) {
 }
 
 ReplyCache::Verdict ReplyCache::Begin(absl::string_view client_id, uint32_t slot_index,
-                                      uint64_t sequence, std::string* reply,
-                                      absl::Time deadline) {
+                                      uint64_t sequence, std::string* reply, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   Client* client = GetClient(client_id);
   Slot* slot = &client->slots[slot_index];
@@ -133,8 +132,8 @@ absl::Status ReplyCache::Persist(Client* client, uint32_t slot, uint64_t sequenc
   return absl::OkStatus();
 }
 
-absl::Status ReplyCache::Finish(absl::string_view client_id, uint32_t slot_index,
-                                uint64_t sequence, bool mutating, absl::string_view reply) {
+absl::Status ReplyCache::Finish(absl::string_view client_id, uint32_t slot_index, uint64_t sequence,
+                                bool mutating, absl::string_view reply) {
   absl::MutexLock lock(&mu_);
   Client* client = GetClient(client_id);
   Slot& slot = client->slots[slot_index];

@@ -95,7 +95,8 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
   absl::StatusOr<MessageHeader> decoded = protocol::DecodeHeader(request);
   if (!decoded.ok()) {
     bad_requests_.fetch_add(1);
-    return absl::InvalidArgumentError(absl::StrCat("unreadable request: ", decoded.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unreadable request: ", decoded.status().message()));
   }
   const MessageHeader& header = *decoded;
   if (header.flags & protocol::kFlagReply) {
@@ -369,7 +370,8 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std
   if (!r.has_buffer) {
     if (r.length > options_.inline_threshold) return ErrorCode::kTooBig;
     out.data.resize(r.length);
-    ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(out.data), &out.count, &out.eof);
+    ErrorCode code =
+        volume_->Read(r.handle, r.offset, absl::MakeSpan(out.data), &out.count, &out.eof);
     if (code != ErrorCode::kOk) return code;
     out.data.resize(out.count);
     EncodeTo(out, body);
@@ -389,8 +391,8 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std
           channel->connection_->RegisterMemory(const_cast<char*>(range->data()), range->size(),
                                                /*allow_remote=*/false);
       if (region.ok()) {
-        *transport_error = channel->connection_->WriteRemote(**region, 0, ToTransport(r.buffer),
-                                                             0, out.count, deadline);
+        *transport_error = channel->connection_->WriteRemote(**region, 0, ToTransport(r.buffer), 0,
+                                                             out.count, deadline);
         if (!transport_error->ok()) return ErrorCode::kTransport;
         EncodeTo(out, body);
         return ErrorCode::kOk;
@@ -406,13 +408,12 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std
     return ErrorCode::kServerFault;
   }
   out = protocol::ReadReply();
-  ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(channel->staging_.get(), r.length),
-                                 &out.count, &out.eof);
+  ErrorCode code = volume_->Read(
+      r.handle, r.offset, absl::MakeSpan(channel->staging_.get(), r.length), &out.count, &out.eof);
   if (code != ErrorCode::kOk) return code;
   if (out.count > 0) {
-    *transport_error = channel->connection_->WriteRemote(*channel->staging_region_, 0,
-                                                         ToTransport(r.buffer), 0, out.count,
-                                                         deadline);
+    *transport_error = channel->connection_->WriteRemote(
+        *channel->staging_region_, 0, ToTransport(r.buffer), 0, out.count, deadline);
     if (!transport_error->ok()) return ErrorCode::kTransport;
   }
   EncodeTo(out, body);
@@ -435,9 +436,9 @@ ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, st
       return ErrorCode::kServerFault;
     }
     if (r.length > 0) {
-      *transport_error = channel->connection_->ReadRemote(*channel->staging_region_, 0,
-                                                          ToTransport(r.buffer), 0, r.length,
-                                                          absl::Now() + kTransferTimeout);
+      *transport_error =
+          channel->connection_->ReadRemote(*channel->staging_region_, 0, ToTransport(r.buffer), 0,
+                                           r.length, absl::Now() + kTransferTimeout);
       if (!transport_error->ok()) return ErrorCode::kTransport;
     }
     code = volume_->Write(r.handle, r.offset, absl::string_view(channel->staging_.get(), r.length),

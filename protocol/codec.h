@@ -134,7 +134,8 @@ std::string EncodeMessage(MessageHeader header, const Body& body) {
 // is consumed exactly.
 template <typename Body>
 absl::Status DecodeMessageBody(absl::string_view message, Body* body) {
-  if (message.size() < kHeaderSize) return absl::InvalidArgumentError("message shorter than header");
+  if (message.size() < kHeaderSize)
+    return absl::InvalidArgumentError("message shorter than header");
   Decoder d(message.substr(kHeaderSize));
   absl::Status s = DecodeBody(&d, body);
   if (!s.ok()) return s;

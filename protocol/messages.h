@@ -52,7 +52,7 @@ struct SessionCreateRequest {
 };
 struct SessionCreateReply {
   uint64_t session_id = 0;
-  uint32_t slots = 0;  // granted
+  uint32_t slots = 0;             // granted
   uint32_t inline_threshold = 0;  // reads/writes longer than this go direct
   FileHandle root;
   std::string filer_name;  // the filer serving the session

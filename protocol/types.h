@@ -25,28 +25,28 @@ inline constexpr uint32_t kMaxTransferLength = 16 * 1024 * 1024;
 // Result of an operation, carried in the reply header. Values are on the wire: never renumber.
 enum class ErrorCode : uint32_t {
   kOk = 0,
-  kNoEntry = 1,          // no such file or directory
-  kExists = 2,           // name already exists
+  kNoEntry = 1,  // no such file or directory
+  kExists = 2,   // name already exists
   kNotDirectory = 3,
   kIsDirectory = 4,
   kNotEmpty = 5,
-  kAccess = 6,           // permission denied, or the name leaves the volume
-  kInvalid = 7,          // invalid argument (bad name, bad offset, ...)
-  kStaleHandle = 8,      // the handle named a file that no longer exists
-  kBadHandle = 9,        // the handle is malformed or belongs to another volume
+  kAccess = 6,       // permission denied, or the name leaves the volume
+  kInvalid = 7,      // invalid argument (bad name, bad offset, ...)
+  kStaleHandle = 8,  // the handle named a file that no longer exists
+  kBadHandle = 9,    // the handle is malformed or belongs to another volume
   kNameTooLong = 10,
   kNoSpace = 11,
   kIo = 12,
-  kBadRequest = 13,      // malformed message
-  kNotSupported = 14,    // unknown opcode
-  kTooBig = 15,          // length over a limit
-  kBadSession = 16,      // unknown or destroyed session
-  kBadSlot = 17,         // slot out of range
+  kBadRequest = 13,    // malformed message
+  kNotSupported = 14,  // unknown opcode
+  kTooBig = 15,        // length over a limit
+  kBadSession = 16,    // unknown or destroyed session
+  kBadSlot = 17,       // slot out of range
   kSequenceMisordered = 18,
-  kNotOwner = 19,        // this filer does not own the volume (taken over or given back)
+  kNotOwner = 19,  // this filer does not own the volume (taken over or given back)
   kServerFault = 20,
-  kTransport = 21,       // a one-sided transfer failed
-  kBusy = 22,            // slot still executing a request with this sequence
+  kTransport = 21,  // a one-sided transfer failed
+  kBusy = 22,       // slot still executing a request with this sequence
 };
 
 const char* ErrorCodeName(ErrorCode code);

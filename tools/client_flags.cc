@@ -5,15 +5,22 @@
 #include <cstdio>
 
 DEFINE_string(fabric, "auto", "fabric: auto (rdma when an RDMA device is present), rdma or tcp");
-DEFINE_string(hosts_file, "", "resolve filer names with this hosts file instead of the system resolver");
-DEFINE_uint32(primary_discriminator, 7300, "discriminator of the filers' primary data access ports");
-DEFINE_uint32(secondary_discriminator, 7301, "discriminator of the filers' secondary (takeover) ports");
-DEFINE_string(failover_suffix, "-failover", "suffix that turns a filer's name into its failover name");
+DEFINE_string(hosts_file, "",
+              "resolve filer names with this hosts file instead of the system resolver");
+DEFINE_uint32(primary_discriminator, 7300,
+              "discriminator of the filers' primary data access ports");
+DEFINE_uint32(secondary_discriminator, 7301,
+              "discriminator of the filers' secondary (takeover) ports");
+DEFINE_string(failover_suffix, "-failover",
+              "suffix that turns a filer's name into its failover name");
 DEFINE_bool(enable_failover, true, "fail over to the partner filer when the filer is lost");
-DEFINE_uint32(failover_deadline_ms, 30000, "give up reaching a filer or its partner after this long");
-DEFINE_uint32(request_timeout_ms, 5000, "a request without reply for this long means the filer is lost");
+DEFINE_uint32(failover_deadline_ms, 30000,
+              "give up reaching a filer or its partner after this long");
+DEFINE_uint32(request_timeout_ms, 5000,
+              "a request without reply for this long means the filer is lost");
 DEFINE_uint32(slots, 16, "session slots (most requests outstanding at once)");
-DEFINE_string(client_id, "", "client identity (default: random); the filer's reply cache is keyed by it");
+DEFINE_string(client_id, "",
+              "client identity (default: random); the filer's reply cache is keyed by it");
 
 namespace vifiler {
 namespace tools {

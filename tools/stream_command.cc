@@ -31,8 +31,7 @@ void FillRecord(uint64_t index, std::string* out) {
 
 }  // namespace
 
-int RunStream(client::Client* client, const std::string& path, double seconds,
-              size_t record_size) {
+int RunStream(client::Client* client, const std::string& path, double seconds, size_t record_size) {
   signal(SIGINT, OnInterrupt);
   signal(SIGTERM, OnInterrupt);
   absl::StatusOr<client::File> file = client->Create(path);
@@ -57,7 +56,8 @@ int RunStream(client::Client* client, const std::string& path, double seconds,
       return 1;
     }
     if (*r != record_size || in != out) {
-      fprintf(stderr, "vifiler: record %llu read back wrong\n", static_cast<unsigned long long>(records));
+      fprintf(stderr, "vifiler: record %llu read back wrong\n",
+              static_cast<unsigned long long>(records));
       return 1;
     }
     ++records;
@@ -81,7 +81,8 @@ int RunStream(client::Client* client, const std::string& path, double seconds,
     absl::StatusOr<size_t> r = file->Read(i * record_size, absl::MakeSpan(in));
     if (!r.ok() || *r != record_size || in != out) {
       fprintf(stderr, "vifiler: verification failed at record %llu%s\n",
-              static_cast<unsigned long long>(i), r.ok() ? "" : (": " + r.status().ToString()).c_str());
+              static_cast<unsigned long long>(i),
+              r.ok() ? "" : (": " + r.status().ToString()).c_str());
       return 1;
     }
   }

@@ -15,8 +15,7 @@
 namespace vifiler {
 namespace tools {
 
-int RunStream(client::Client* client, const std::string& path, double seconds,
-              size_t record_size);
+int RunStream(client::Client* client, const std::string& path, double seconds, size_t record_size);
 
 }  // namespace tools
 }  // namespace vifiler

@@ -21,7 +21,8 @@
 
 DEFINE_double(stream_seconds, 0, "stream: stop after this many seconds (0: at SIGINT/SIGTERM)");
 DEFINE_uint32(stream_record_size, 64 * 1024, "stream: bytes per record");
-DEFINE_bool(stats, false, "print the client's counters (failovers, replays, ...) to stderr at the end");
+DEFINE_bool(stats, false,
+            "print the client's counters (failovers, replays, ...) to stderr at the end");
 
 namespace vifiler {
 namespace tools {
@@ -130,15 +131,20 @@ int Run(const std::vector<std::string>& args) {
   RemoteName remote;
   std::string local;
   if (cmd == "put") {
-    if (!need(2) || !ParseRemote(args[2], &remote)) return Die(absl::StrCat("usage: put LOCAL FILER:/path\n", kUsage));
+    if (!need(2) || !ParseRemote(args[2], &remote))
+      return Die(absl::StrCat("usage: put LOCAL FILER:/path\n", kUsage));
     local = args[1];
   } else if (cmd == "get") {
-    if (!need(2) || !ParseRemote(args[1], &remote)) return Die(absl::StrCat("usage: get FILER:/path LOCAL\n", kUsage));
+    if (!need(2) || !ParseRemote(args[1], &remote))
+      return Die(absl::StrCat("usage: get FILER:/path LOCAL\n", kUsage));
     local = args[2];
   } else if (cmd == "mv") {
-    if (!need(2) || !ParseRemote(args[1], &remote)) return Die(absl::StrCat("usage: mv FILER:/from /to\n", kUsage));
-  } else if (cmd == "cat" || cmd == "stream" || cmd == "ls" || cmd == "stat" || cmd == "mkdir" || cmd == "rm") {
-    if (!need(1) || !ParseRemote(args[1], &remote)) return Die(absl::StrCat("usage: ", cmd, " FILER:/path\n", kUsage));
+    if (!need(2) || !ParseRemote(args[1], &remote))
+      return Die(absl::StrCat("usage: mv FILER:/from /to\n", kUsage));
+  } else if (cmd == "cat" || cmd == "stream" || cmd == "ls" || cmd == "stat" || cmd == "mkdir" ||
+             cmd == "rm") {
+    if (!need(1) || !ParseRemote(args[1], &remote))
+      return Die(absl::StrCat("usage: ", cmd, " FILER:/path\n", kUsage));
   } else {
     return Die(absl::StrCat("unknown command '", cmd, "'\n", kUsage));
   }
@@ -183,10 +189,13 @@ int Run(const std::vector<std::string>& args) {
   }
   if (FLAGS_stats) {
     client::ClientStats s = c->stats();
-    fprintf(stderr, "stats: serving=%s endpoint=%s failovers=%llu failbacks=%llu replays=%llu failover_time=%s\n",
-            s.serving_filer.c_str(), s.endpoint.c_str(),
-            static_cast<unsigned long long>(s.failovers), static_cast<unsigned long long>(s.failbacks),
-            static_cast<unsigned long long>(s.replays), absl::FormatDuration(s.failover_time).c_str());
+    fprintf(
+        stderr,
+        "stats: serving=%s endpoint=%s failovers=%llu failbacks=%llu replays=%llu "
+        "failover_time=%s\n",
+        s.serving_filer.c_str(), s.endpoint.c_str(), static_cast<unsigned long long>(s.failovers),
+        static_cast<unsigned long long>(s.failbacks), static_cast<unsigned long long>(s.replays),
+        absl::FormatDuration(s.failover_time).c_str());
   }
   return rc;
 }

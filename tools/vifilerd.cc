@@ -28,20 +28,29 @@ DEFINE_string(address, "", "host address the filer listens on (required), e.g. 1
 DEFINE_string(partner, "", "name of the partner filer (empty: no partner, no failover)");
 DEFINE_string(partner_volume, "", "directory of the partner's volume, on storage both reach");
 DEFINE_uint32(primary_discriminator, 7300, "discriminator of the primary data access port");
-DEFINE_uint32(secondary_discriminator, 7301, "discriminator of the secondary data access port (takeover only)");
+DEFINE_uint32(secondary_discriminator, 7301,
+              "discriminator of the secondary data access port (takeover only)");
 DEFINE_uint32(interconnect_discriminator, 7302, "discriminator of the interconnect");
-DEFINE_uint32(admin_discriminator, 7303, "discriminator (TCP port) of the admin port used by vifilerctl");
-DEFINE_string(admin_secret, "", "shared secret that admits vifilerctl from other hosts (default: local only)");
+DEFINE_uint32(admin_discriminator, 7303,
+              "discriminator (TCP port) of the admin port used by vifilerctl");
+DEFINE_string(admin_secret, "",
+              "shared secret that admits vifilerctl from other hosts (default: local only)");
 DEFINE_uint32(heartbeat_interval_ms, 100, "interconnect and mailbox heartbeat interval");
 DEFINE_uint32(heartbeat_misses, 3, "missed heartbeats before the partner is suspected");
-DEFINE_bool(auto_giveback, false, "give the partner's volume back once it has been waiting for auto_giveback_delay_ms");
-DEFINE_uint32(auto_giveback_delay_ms, 2000, "with --auto_giveback, how long the partner must have waited");
-DEFINE_uint32(takeover_grace_ms, 5000, "a partner never seen alive is taken over only after this long");
-DEFINE_bool(takeover_on_sigterm, true, "on SIGTERM/SIGINT send FAILING so the partner takes over at once");
+DEFINE_bool(auto_giveback, false,
+            "give the partner's volume back once it has been waiting for auto_giveback_delay_ms");
+DEFINE_uint32(auto_giveback_delay_ms, 2000,
+              "with --auto_giveback, how long the partner must have waited");
+DEFINE_uint32(takeover_grace_ms, 5000,
+              "a partner never seen alive is taken over only after this long");
+DEFINE_bool(takeover_on_sigterm, true,
+            "on SIGTERM/SIGINT send FAILING so the partner takes over at once");
 DEFINE_string(fabric, "auto", "fabric: auto (rdma when an RDMA device is present), rdma or tcp");
-DEFINE_string(hosts_file, "", "resolve filer names with this hosts file instead of the system resolver");
+DEFINE_string(hosts_file, "",
+              "resolve filer names with this hosts file instead of the system resolver");
 DEFINE_uint32(inline_threshold, 16384, "reads and writes up to this many bytes travel inline");
-DEFINE_bool(sync_reply_cache, false, "fdatasync reply-cache records before acknowledging mutations");
+DEFINE_bool(sync_reply_cache, false,
+            "fdatasync reply-cache records before acknowledging mutations");
 DEFINE_uint64(test_only_die_after_mutations, 0,
               "testing only: SIGKILL this filer right after the N-th mutation is executed and "
               "recorded, before it is acknowledged (0: never)");

@@ -85,7 +85,7 @@ class Connection {
   // Registers [data, data + size). With allow_remote the peer may read and write it with
   // one-sided operations using Describe().
   virtual absl::StatusOr<std::unique_ptr<MemoryRegion>> RegisterMemory(void* data, size_t size,
-                                                                        bool allow_remote) = 0;
+                                                                       bool allow_remote) = 0;
 
   // Copies local[local_offset, +length) into the peer's remote buffer at remote_offset.
   virtual absl::Status WriteRemote(const MemoryRegion& local, size_t local_offset,
@@ -93,8 +93,8 @@ class Connection {
                                    size_t length, absl::Time deadline) = 0;
   // Copies the peer's remote buffer [remote_offset, +length) into local at local_offset.
   virtual absl::Status ReadRemote(const MemoryRegion& local, size_t local_offset,
-                                  const RemoteBuffer& remote, uint64_t remote_offset,
-                                  size_t length, absl::Time deadline) = 0;
+                                  const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
+                                  absl::Time deadline) = 0;
 
   virtual void Close() = 0;
   virtual bool IsOpen() const = 0;

@@ -6,16 +6,15 @@
 // name fails clearly after the deadline; the C API rides through too.
 
 #include <signal.h>
-
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -149,7 +148,8 @@ class FailoverTest : public ::testing::Test {
   const std::string& A() const { return pair_.fabric().address_a; }
   const std::string& B() const { return pair_.fabric().address_b; }
   absl::Status GiveBack() {
-    absl::Status s = WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(20)).status();
+    absl::Status s =
+        WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(20)).status();
     if (!s.ok()) return s;
     auto r = AdminCommand(B(), "giveback");
     if (!r.ok()) return r.status();
@@ -219,7 +219,8 @@ TEST_F(ReplayTest, CreatesAndRenamesAreExecutedExactlyOnce) {
   }
   EXPECT_EQ(c->stats().failovers, 1u);
   EXPECT_GE(c->stats().replays, 1u);
-  EXPECT_EQ(StatusInt(B(), "secondary_replays"), 1) << "the replayed rename was not answered from the reply cache";
+  EXPECT_EQ(StatusInt(B(), "secondary_replays"), 1)
+      << "the replayed rename was not answered from the reply cache";
   auto list = c->List("/");
   ASSERT_TRUE(list.ok());
   std::vector<std::string> names;
@@ -322,7 +323,8 @@ TEST_F(FailoverTest, WrongFailoverSuffixFailsClearlyAfterTheDeadline) {
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_NE(s.message().find("filer-a-nope"), absl::string_view::npos) << s;
   EXPECT_NE(s.message().find("not in hosts file"), absl::string_view::npos) << s;
-  EXPECT_NE(s.message().find("filer-a ("), absl::string_view::npos) << "must name the primary tried: " << s;
+  EXPECT_NE(s.message().find("filer-a ("), absl::string_view::npos)
+      << "must name the primary tried: " << s;
   EXPECT_GE(waited, absl::Seconds(2));
   EXPECT_LT(waited, absl::Seconds(10));
 }

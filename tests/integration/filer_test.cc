@@ -56,7 +56,8 @@ class FilerTest : public ::testing::Test {
   }
   void TearDown() override {
     if (filer_ != nullptr) filer_->Stop();
-    if (HasFailure() && filer_ != nullptr) fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
+    if (HasFailure() && filer_ != nullptr)
+      fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
     RemoveTree(dir_);
   }
 
@@ -373,7 +374,9 @@ TEST_F(FilerTest, MalformedInputGetsErrorsAndOthersAreServed) {
     req.buffer = protocol::RemoteBuffer{d.address, d.key, d.length};
     protocol::MessageHeader h;
     h.opcode = Opcode::kRead;
-    ASSERT_TRUE(raw4.connection()->Send(protocol::EncodeMessage(h, req), absl::Now() + absl::Seconds(2)).ok());
+    ASSERT_TRUE(raw4.connection()
+                    ->Send(protocol::EncodeMessage(h, req), absl::Now() + absl::Seconds(2))
+                    .ok());
     region->reset();
     raw4.connection()->Close();
   }

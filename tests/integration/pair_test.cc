@@ -93,10 +93,10 @@ TEST_F(PairTest, SilentDeathIsTakenOverWithinBoundAndSecondaryPortLivesOnlyDurin
   EXPECT_EQ(cb->stats().serving_filer, "filer-b");
   // The CLI, naming the secondary discriminator directly.
   std::string out, err;
-  auto rc = RunCommand({BinaryPath("VIFILER"), "--hosts_file=" + pair_.hosts(),
-                        "--fabric=" + pair_.fabric().fabric, "--primary_discriminator=7301",
-                        "--noenable_failover", "ls", "filer-b:/"},
-                       &out, &err, absl::Seconds(30));
+  auto rc = RunCommand(
+      {BinaryPath("VIFILER"), "--hosts_file=" + pair_.hosts(), "--fabric=" + pair_.fabric().fabric,
+       "--primary_discriminator=7301", "--noenable_failover", "ls", "filer-b:/"},
+      &out, &err, absl::Seconds(30));
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0) << err;
   EXPECT_NE(out.find("from-a/"), std::string::npos) << out;
@@ -134,9 +134,9 @@ TEST_F(PairTest, FailingNoticeTakesOverFasterThanSilentDeath) {
   // Explicit: halt --takeover sends FAILING.
   std::string out, err;
   t0 = absl::Now();
-  auto rc = RunCommand({BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt",
-                        "--takeover", "filer-a"},
-                       &out, &err, absl::Seconds(30));
+  auto rc = RunCommand(
+      {BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt", "--takeover", "filer-a"},
+      &out, &err, absl::Seconds(30));
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0) << out << err;
   ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
@@ -200,7 +200,8 @@ TEST_F(PairTest, FilerPresumedDeadThatResumesMutatesNothing) {
   h.opcode = protocol::Opcode::kCreate;
   h.session_id = created.session_id;
   h.sequence = 1;
-  ASSERT_TRUE((*conn)->Send(protocol::EncodeMessage(h, create), absl::Now() + absl::Seconds(2)).ok());
+  ASSERT_TRUE(
+      (*conn)->Send(protocol::EncodeMessage(h, create), absl::Now() + absl::Seconds(2)).ok());
   pair_.a().process()->Signal(SIGCONT);
   auto reply = (*conn)->Receive(absl::Now() + absl::Seconds(10));
   if (reply.ok()) {

@@ -52,7 +52,8 @@ void RemoveTree(const std::string& path) {
   std::filesystem::remove_all(path, ec);
 }
 
-std::string WriteHostsFile(const std::string& dir, const std::map<std::string, std::string>& hosts) {
+std::string WriteHostsFile(const std::string& dir,
+                           const std::map<std::string, std::string>& hosts) {
   std::string path = dir + "/hosts";
   std::ofstream out(path);
   for (const auto& [name, address] : hosts) out << address << " " << name << "\n";
@@ -104,7 +105,8 @@ absl::Status FilerProcess::WaitServing(absl::Duration timeout) {
   uint16_t discriminator = 7300;
   for (const std::string& f : extra_flags_) {
     const std::string key = "--primary_discriminator=";
-    if (f.rfind(key, 0) == 0) discriminator = static_cast<uint16_t>(std::stoi(f.substr(key.size())));
+    if (f.rfind(key, 0) == 0)
+      discriminator = static_cast<uint16_t>(std::stoi(f.substr(key.size())));
   }
   absl::Status s = WaitForFiler(name_, hosts_file_, discriminator, timeout);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat(s.message(), "\nfiler log:\n", Log()));
@@ -152,8 +154,8 @@ absl::StatusOr<std::string> AdminCommand(const std::string& address, const std::
   id.purpose = transport::kPurposeAdmin;
   auto c = tcp->Connect({address, 7303}, id, absl::Now() + absl::Seconds(2));
   if (!c.ok()) return c.status();
-  absl::Status s = (*c)->Send(absl::StrCat("VIFILER-ADMIN 1\n", command, "\n"),
-                              absl::Now() + absl::Seconds(2));
+  absl::Status s =
+      (*c)->Send(absl::StrCat("VIFILER-ADMIN 1\n", command, "\n"), absl::Now() + absl::Seconds(2));
   if (!s.ok()) return s;
   return (*c)->Receive(absl::Now() + absl::Seconds(15));
 }

@@ -46,8 +46,9 @@ DEFINE_bool(serve_raw, false, "internal: run as the raw fabric server child");
 DEFINE_string(raw_address, "", "internal: --serve_raw listens on this address");
 DEFINE_uint32(raw_server_lifetime_s, 900, "internal: --serve_raw exits after this long");
 
-DEFINE_bool(failover, false,
-            "run the failover benchmark (starts its own filer pair) instead of the performance one");
+DEFINE_bool(
+    failover, false,
+    "run the failover benchmark (starts its own filer pair) instead of the performance one");
 DEFINE_string(vifilerd, "", "failover mode: path of the vifilerd binary");
 DEFINE_int32(kills, 5, "failover mode: SIGKILL + takeover + giveback cycles");
 DEFINE_string(address_a, "127.0.0.2", "failover mode: filer-a's address");
