@@ -95,6 +95,7 @@ absl::Status TakeoverController::Start() {
     partner_mailbox_ =
         std::make_unique<MailboxReader>(MetaDir(options_.partner_volume) + "/mailbox");
     partner_mailbox_->Observe();
+    partner_first_counter_ = partner_mailbox_->last_counter();
     InterconnectOptions io;
     io.name = options_.name;
     io.local = transport::Endpoint{options_.address, options_.interconnect_discriminator};
@@ -298,9 +299,8 @@ void TakeoverController::MonitorLoop() {
 void TakeoverController::Tick() {
   if (!paired_) return;
   partner_mailbox_age_ = partner_mailbox_->Observe();
-  if (partner_mailbox_age_ < Threshold() && absl::Now() - started_ > Threshold()) {
-    partner_seen_ = true;
-  }
+  // Alive means its mailbox moved since we started watching, not merely "not stale yet".
+  if (partner_mailbox_->last_counter() != partner_first_counter_) partner_seen_ = true;
   // A volume this filer serves but no longer owns (it was presumed dead) is let go at once.
   if (own_ != nullptr) {
     absl::Status owner = own_->guard->Check();

@@ -147,6 +147,7 @@ class TakeoverController : public AdminHandler {
   const absl::Time started_ = absl::Now();
   // The partner was seen alive (heard, or its mailbox moved) since this filer started.
   bool partner_seen_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t partner_first_counter_ ABSL_GUARDED_BY(mu_) = 0;
   // Read by the heartbeat without mu_, so a long drain never delays heartbeats.
   std::atomic<FilerState> published_state_{FilerState::kStarting};
   std::atomic<uint64_t> published_epoch_{0};

@@ -131,18 +131,34 @@ TEST_F(PairTest, FailingNoticeTakesOverFasterThanSilentDeath) {
   ASSERT_TRUE(WaitForStatus(A(), "state", "up", absl::Seconds(10)).ok());
   ASSERT_TRUE(WaitForStatus(B(), "partner_state", "up", absl::Seconds(10)).ok());
 
-  // Explicit: halt --takeover sends FAILING.
-  std::string out, err;
+  // Explicit: halt with takeover sends FAILING.
   t0 = absl::Now();
-  auto rc = RunCommand(
-      {BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt", "--takeover", "filer-a"},
-      &out, &err, absl::Seconds(30));
-  ASSERT_TRUE(rc.ok());
-  EXPECT_EQ(*rc, 0) << out << err;
+  auto r = AdminCommand(A(), "halt-takeover");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->substr(0, 2), "OK") << *r;
   ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
   const absl::Duration explicit_failing = absl::Now() - t0;
+  fprintf(stderr, "takeover after: silent death %s, FAILING %s\n",
+          absl::FormatDuration(silent).c_str(), absl::FormatDuration(explicit_failing).c_str());
   EXPECT_LT(explicit_failing, silent) << "FAILING " << explicit_failing << " vs silent " << silent;
   EXPECT_TRUE(pair_.a().process()->Wait(absl::Seconds(10)).ok()) << "halted filer did not exit";
+}
+
+TEST_F(PairTest, VifilerctlHaltWithTakeover) {
+  std::string out, err;
+  auto rc = RunCommand({BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt",
+                        "--takeover", "filer-a"},
+                       &out, &err, absl::Seconds(60));
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0) << out << err;
+  EXPECT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
+  EXPECT_TRUE(pair_.a().process()->Wait(absl::Seconds(10)).ok()) << "halted filer did not exit";
+  rc = RunCommand({BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "status", "filer-b"},
+                  &out, &err, absl::Seconds(60));
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0) << err;
+  EXPECT_NE(out.find("  state=takeover"), std::string::npos) << out;
+  EXPECT_NE(out.find("filer-a: down"), std::string::npos) << out;
 }
 
 TEST_F(PairTest, CutInterconnectDoesNotCauseTakeover) {
