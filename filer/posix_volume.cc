@@ -685,6 +685,27 @@ ErrorCode PosixVolume::ReadDir(const protocol::ReadDirRequest& request,
   return ErrorCode::kOk;
 }
 
+ErrorCode PosixVolume::RegularFile(const FileHandle& handle, FilePtr* file) {
+  *file = CachedFile(handle);
+  if (*file == nullptr) {
+    struct statx stx;
+    const ErrorCode code = FileFor(handle, file, &stx);
+    if (code != ErrorCode::kOk) return code;
+  }
+  if ((*file)->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
+  if ((*file)->type() != FileType::kRegular) return ErrorCode::kAccess;
+  return ErrorCode::kOk;
+}
+
+ErrorCode PosixVolume::StatLive(const FileHandle& handle, const OpenFile& file, struct stat* st) {
+  if (fstat(file.fd(), st) != 0) return LastError();
+  if (st->st_nlink == 0) {  // removed (perhaps by the partner filer) since it was cached
+    cache_.EraseIfSame(handle.file_id, &file);
+    return ErrorCode::kStaleHandle;
+  }
+  return ErrorCode::kOk;
+}
+
 ErrorCode PosixVolume::Read(const FileHandle& handle, uint64_t offset, absl::Span<char> buffer,
                             uint32_t* count, bool* eof) {
   *count = 0;
@@ -693,14 +714,8 @@ ErrorCode PosixVolume::Read(const FileHandle& handle, uint64_t offset, absl::Spa
   if (offset > kMaxOffset || buffer.size() > std::numeric_limits<uint32_t>::max()) {
     return ErrorCode::kInvalid;
   }
-  FilePtr file = CachedFile(handle);
-  if (file == nullptr) {
-    struct statx stx;
-    const ErrorCode code = FileFor(handle, &file, &stx);
-    if (code != ErrorCode::kOk) return code;
-  }
-  if (file->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
-  if (file->type() != FileType::kRegular) return ErrorCode::kAccess;
+  FilePtr file;
+  if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
   size_t done = 0;
   while (done < buffer.size()) {
     const uint64_t at = offset + done;
@@ -715,11 +730,7 @@ ErrorCode PosixVolume::Read(const FileHandle& handle, uint64_t offset, absl::Spa
     done += static_cast<size_t>(n);
   }
   struct stat st;
-  if (fstat(file->fd(), &st) != 0) return LastError();
-  if (st.st_nlink == 0) {  // removed (perhaps by the partner filer) since it was cached
-    cache_.EraseIfSame(handle.file_id, file.get());
-    return ErrorCode::kStaleHandle;
-  }
+  if (const ErrorCode code = StatLive(handle, *file, &st); code != ErrorCode::kOk) return code;
   *count = static_cast<uint32_t>(done);
   *eof = offset + done >= static_cast<uint64_t>(st.st_size);
   return ErrorCode::kOk;
@@ -749,20 +760,10 @@ ErrorCode PosixVolume::Map(const FileHandle& handle, uint64_t offset, uint32_t l
                            std::unique_ptr<MappedRange>* range) {
   if (handle.volume_id != id_) return ErrorCode::kBadHandle;
   if (offset > kMaxOffset) return ErrorCode::kInvalid;
-  FilePtr file = CachedFile(handle);
-  if (file == nullptr) {
-    struct statx stx;
-    const ErrorCode code = FileFor(handle, &file, &stx);
-    if (code != ErrorCode::kOk) return code;
-  }
-  if (file->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
-  if (file->type() != FileType::kRegular) return ErrorCode::kAccess;
+  FilePtr file;
+  if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
   struct stat st;
-  if (fstat(file->fd(), &st) != 0) return LastError();
-  if (st.st_nlink == 0) {
-    cache_.EraseIfSame(handle.file_id, file.get());
-    return ErrorCode::kStaleHandle;
-  }
+  if (const ErrorCode code = StatLive(handle, *file, &st); code != ErrorCode::kOk) return code;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (offset >= size || length == 0) {
     *range = std::make_unique<PosixMappedRange>(nullptr, nullptr, 0, offset >= size);
@@ -781,14 +782,8 @@ ErrorCode PosixVolume::Write(const FileHandle& handle, uint64_t offset, absl::st
   if (handle.volume_id != id_) return ErrorCode::kBadHandle;
   if (data.size() > std::numeric_limits<uint32_t>::max()) return ErrorCode::kTooBig;
   if (offset > kMaxOffset || data.size() > kMaxOffset - offset) return ErrorCode::kInvalid;
-  FilePtr file = CachedFile(handle);
-  if (file == nullptr) {
-    struct statx stx;
-    const ErrorCode code = FileFor(handle, &file, &stx);
-    if (code != ErrorCode::kOk) return code;
-  }
-  if (file->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
-  if (file->type() != FileType::kRegular) return ErrorCode::kAccess;
+  FilePtr file;
+  if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = pwrite(file->fd(), data.data() + done, data.size() - done,
@@ -801,11 +796,7 @@ ErrorCode PosixVolume::Write(const FileHandle& handle, uint64_t offset, absl::st
     done += static_cast<size_t>(n);
   }
   struct stat st;
-  if (fstat(file->fd(), &st) != 0) return LastError();
-  if (st.st_nlink == 0) {
-    cache_.EraseIfSame(handle.file_id, file.get());
-    return ErrorCode::kStaleHandle;
-  }
+  if (const ErrorCode code = StatLive(handle, *file, &st); code != ErrorCode::kOk) return code;
   reply->count = static_cast<uint32_t>(done);
   reply->size = static_cast<uint64_t>(st.st_size);
   return ErrorCode::kOk;

@@ -98,6 +98,11 @@ class PosixVolume : public Volume {
   // The cached open file for handle when its generation matches, else nullptr. Does not check
   // that the file still exists.
   FilePtr CachedFile(const protocol::FileHandle& handle);
+  // The open regular file a handle names (kIsDirectory / kAccess for other types).
+  protocol::ErrorCode RegularFile(const protocol::FileHandle& handle, FilePtr* file);
+  // fstat of an open file; kStaleHandle (and dropped from the cache) once it was removed.
+  protocol::ErrorCode StatLive(const protocol::FileHandle& handle, const OpenFile& file,
+                               struct stat* st);
   // Resolves handle to an open, linked file and fills *stx. Takes tree_mu_ shared on a cache
   // miss; the *Locked variants require the caller to hold it (either way).
   protocol::ErrorCode FileFor(const protocol::FileHandle& handle, FilePtr* file, struct statx* stx)

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
+#include "tests/integration/pair_fixture.h"
 #include "tests/integration/test_env.h"
 
 namespace vifiler {
@@ -135,29 +136,9 @@ void VerifyRecords(Client* client, const protocol::FileHandle& file, uint64_t co
   }
 }
 
-class FailoverTest : public ::testing::Test {
+class FailoverTest : public PairFixture {
  protected:
-  explicit FailoverTest(std::vector<std::string> a_flags = {}) : pair_({}, std::move(a_flags)) {}
-  void SetUp() override {
-    ASSERT_FALSE(pair_.fabric().address_a.empty());
-    ASSERT_TRUE(pair_.Start().ok()) << pair_.Logs();
-  }
-  void TearDown() override {
-    if (HasFailure()) fprintf(stderr, "%s\n", pair_.Logs().c_str());
-  }
-  const std::string& A() const { return pair_.fabric().address_a; }
-  const std::string& B() const { return pair_.fabric().address_b; }
-  absl::Status GiveBack() {
-    absl::Status s =
-        WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(20)).status();
-    if (!s.ok()) return s;
-    auto r = AdminCommand(B(), "giveback");
-    if (!r.ok()) return r.status();
-    if (r->rfind("OK", 0) != 0) return absl::InternalError(*r);
-    return WaitForStatus(A(), "state", "up", absl::Seconds(10)).status();
-  }
-
-  FilerPair pair_;
+  explicit FailoverTest(std::vector<std::string> a_flags = {}) : PairFixture(std::move(a_flags)) {}
 };
 
 TEST_F(FailoverTest, WriteStreamRidesThroughKillAndGiveback) {

@@ -13,6 +13,7 @@
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
+#include "tests/integration/pair_fixture.h"
 #include "tests/integration/test_env.h"
 #include "transport/fabric.h"
 
@@ -55,20 +56,7 @@ std::string Checksummed(int i) {
   return s;
 }
 
-class PairTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_FALSE(pair_.fabric().address_a.empty());
-    ASSERT_TRUE(pair_.Start().ok()) << pair_.Logs();
-  }
-  void TearDown() override {
-    if (HasFailure()) fprintf(stderr, "%s\n", pair_.Logs().c_str());
-  }
-  const std::string& A() const { return pair_.fabric().address_a; }
-  const std::string& B() const { return pair_.fabric().address_b; }
-
-  FilerPair pair_;
-};
+using PairTest = PairFixture;
 
 TEST_F(PairTest, SilentDeathIsTakenOverWithinBoundAndSecondaryPortLivesOnlyDuringTakeover) {
   EXPECT_FALSE(PortOpen(pair_.fabric(), B(), 7301)) << "secondary port open before takeover";
@@ -146,9 +134,9 @@ TEST_F(PairTest, FailingNoticeTakesOverFasterThanSilentDeath) {
 
 TEST_F(PairTest, VifilerctlHaltWithTakeover) {
   std::string out, err;
-  auto rc = RunCommand({BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt",
-                        "--takeover", "filer-a"},
-                       &out, &err, absl::Seconds(60));
+  auto rc = RunCommand(
+      {BinaryPath("VIFILERCTL"), "--hosts_file=" + pair_.hosts(), "halt", "--takeover", "filer-a"},
+      &out, &err, absl::Seconds(60));
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0) << out << err;
   EXPECT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
