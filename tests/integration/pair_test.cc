@@ -6,6 +6,7 @@
 // presumed dead that wakes up, acknowledged data across takeover, and giveback cycles.
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <random>
 
@@ -130,6 +131,19 @@ TEST_F(PairTest, FailingNoticeTakesOverFasterThanSilentDeath) {
           absl::FormatDuration(silent).c_str(), absl::FormatDuration(explicit_failing).c_str());
   EXPECT_LT(explicit_failing, silent) << "FAILING " << explicit_failing << " vs silent " << silent;
   EXPECT_TRUE(pair_.a().process()->Wait(absl::Seconds(10)).ok()) << "halted filer did not exit";
+}
+
+TEST_F(PairTest, FatalSignalSendsFailingBeforeTheFilerDies) {
+  const absl::Time t0 = absl::Now();
+  pair_.a().process()->Signal(SIGSEGV);
+  ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
+  const absl::Duration took = absl::Now() - t0;
+  // A silent death cannot be detected before heartbeat_misses intervals have passed.
+  EXPECT_LT(took, kInterval * kMisses) << "takeover after SIGSEGV took " << took;
+  auto status = pair_.a().process()->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGSEGV) << "status " << *status;
+  EXPECT_NE(pair_.a().Log().find("sent FAILING (fatal signal"), std::string::npos) << pair_.a().Log();
 }
 
 TEST_F(PairTest, VifilerctlHaltWithTakeover) {
