@@ -91,7 +91,11 @@ FailoverSession::FailoverSession(ClientOptions options, std::string filer_name,
       filer_name_(std::move(filer_name)),
       fabric_(std::move(fabric)),
       resolver_(options_.hosts_file) {
+  // Sequences start from the clock, not from zero: a client that reuses its identity after a
+  // restart must never present a (slot, sequence) the filer has cached from the last run.
+  const uint64_t first_sequence = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 10;
   slots_.resize(options_.slots);
+  for (Slot& slot : slots_) slot.sequence = first_sequence;
   stats_.filer_name = filer_name_;
 }
 

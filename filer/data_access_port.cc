@@ -12,6 +12,8 @@ namespace {
 // Serving and accept loops wake up this often to notice Stop().
 constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
 constexpr absl::Duration kSendTimeout = absl::Seconds(30);
+// Each connection has a serving thread; beyond this many, new connections are closed.
+constexpr size_t kMaxConnections = 1024;
 
 }  // namespace
 
@@ -116,6 +118,13 @@ void DataAccessPort::AcceptLoop() {
     if (stopping_) {
       (*connection)->Close();
       break;
+    }
+    if (served_.size() >= kMaxConnections) {
+      LOG_EVERY_N(WARNING, 100) << label_ << " port: " << kMaxConnections
+                                << " connections already; refusing "
+                                << (*connection)->peer().address;
+      (*connection)->Close();
+      continue;
     }
     auto served = std::make_unique<Served>();
     served->connection = std::move(*connection);

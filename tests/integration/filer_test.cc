@@ -118,6 +118,26 @@ TEST_F(FilerTest, FileOperations) {
   EXPECT_GT(fs->total_bytes, 0u);
 }
 
+TEST_F(FilerTest, ClientRestartedWithSameIdentityIsNotAnsweredFromTheOldRun) {
+  client::ClientOptions o = TestClientOptions(hosts_);
+  o.failover = false;
+  o.client_id = "fixed-identity";
+  protocol::FileHandle first;
+  {
+    auto c = Client::Connect("filer-a", o);
+    ASSERT_TRUE(c.ok());
+    auto f = (*c)->Create("/one", 0644, /*exclusive=*/true);
+    ASSERT_TRUE(f.ok());
+    first = f->handle();
+  }
+  auto c = Client::Connect("filer-a", o);
+  ASSERT_TRUE(c.ok());
+  auto f = (*c)->Create("/two", 0644, /*exclusive=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_NE(f->handle(), first) << "the new run got the cached reply of the old run's create";
+  EXPECT_TRUE((*c)->Stat("/two").ok());
+}
+
 TEST_F(FilerTest, HundredMiBRoundTripWithChecksum) {
   auto c = Connect();
   ASSERT_NE(c, nullptr);
