@@ -324,16 +324,14 @@ TEST_F(FailoverTest, CommandLineAnnouncesFailover) {
 }
 
 TEST_F(FailoverTest, CApiProgramRidesThroughFailover) {
-  ChildProcess program;
-  auto started = ChildProcess::Start(
+  auto program = tools::ChildProcess::Start(
       {BinaryPath("VIFILER_C_FAILOVER"), pair_.hosts(), pair_.fabric().fabric, "3000"},
       pair_.dir() + "/c-program.log");
-  ASSERT_TRUE(started.ok());
-  program = std::move(*started);
+  ASSERT_TRUE(program.ok());
   absl::SleepFor(absl::Milliseconds(800));
   pair_.a().Kill();
-  auto status = program.Wait(absl::Seconds(60));
-  ASSERT_TRUE(status.ok());
+  ASSERT_TRUE((*program)->Wait(absl::Seconds(60)).ok());
+  const int status = (*program)->wait_status();
   std::string log;
   {
     std::ifstream in(pair_.dir() + "/c-program.log");
@@ -341,7 +339,7 @@ TEST_F(FailoverTest, CApiProgramRidesThroughFailover) {
     ss << in.rdbuf();
     log = ss.str();
   }
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
   EXPECT_NE(log.find("failovers=1"), std::string::npos) << log;
 }
 

@@ -409,7 +409,7 @@ TEST_F(FilerTest, MalformedInputGetsErrorsAndOthersAreServed) {
   auto after = Connect();
   ASSERT_NE(after, nullptr);
   EXPECT_TRUE(after->Stat("/good").ok());
-  EXPECT_TRUE(filer_->process()->running());
+  EXPECT_TRUE(filer_->process()->Running());
 }
 
 TEST_F(FilerTest, ReplayedMutationExecutesOnce) {

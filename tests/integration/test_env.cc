@@ -89,7 +89,8 @@ std::vector<std::string> FilerProcess::Argv() const {
 }
 
 absl::Status FilerProcess::StartNoWait() {
-  absl::StatusOr<ChildProcess> child = ChildProcess::Start(Argv(), log_path_);
+  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child =
+      tools::ChildProcess::Start(Argv(), log_path_);
   if (!child.ok()) return child.status();
   process_ = std::move(*child);
   return absl::OkStatus();
@@ -114,11 +115,14 @@ absl::Status FilerProcess::WaitServing(absl::Duration timeout) {
 }
 
 void FilerProcess::Kill() {
-  process_.Signal(SIGKILL);
-  process_.Wait(absl::Seconds(10)).IgnoreError();
+  if (process_ != nullptr) process_->Kill();
 }
 
-int FilerProcess::Stop() { return process_.Stop(); }
+int FilerProcess::Stop() {
+  if (process_ == nullptr) return 0;
+  process_->Stop(absl::Seconds(5));
+  return process_->wait_status();
+}
 
 std::string FilerProcess::Log() const {
   std::ifstream in(log_path_);

@@ -18,7 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "clientlib/client.h"
-#include "tests/integration/child_process.h"
+#include "tests/integration/run_command.h"
+#include "tools/child_process.h"
 
 namespace vifiler {
 namespace testing {
@@ -49,8 +50,9 @@ class FilerProcess {
   absl::Status StartNoWait();
   absl::Status WaitServing(absl::Duration timeout);
   void Kill();  // SIGKILL + reap
-  int Stop();   // SIGTERM, bounded
-  ChildProcess* process() { return &process_; }
+  int Stop();   // SIGTERM, bounded; returns the wait status
+  // The running (or last) vifilerd process; null before the first start.
+  tools::ChildProcess* process() { return process_.get(); }
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
   std::string Log() const;
@@ -59,7 +61,7 @@ class FilerProcess {
   std::vector<std::string> Argv() const;
   std::string name_, volume_, address_, hosts_file_, log_path_;
   std::vector<std::string> extra_flags_;
-  ChildProcess process_;
+  std::unique_ptr<tools::ChildProcess> process_;
 };
 
 // Client options for tests: the fabric under test, the hosts file, short timeouts.

@@ -22,10 +22,13 @@
 #include "absl/time/time.h"
 #include "clientlib/client.h"
 #include "tools/bench/admin_client.h"
-#include "tools/bench/child_process.h"
+#include "tools/child_process.h"
 
 namespace vifiler {
 namespace bench {
+
+using tools::ChildProcess;
+using tools::TailOfFile;
 
 class FilerPair {
  public:

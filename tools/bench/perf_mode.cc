@@ -13,16 +13,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
-#include "tools/bench/child_process.h"
 #include "tools/bench/cpu_pinning.h"
 #include "tools/bench/message_sizes.h"
 #include "tools/bench/raw_client.h"
 #include "tools/bench/vifiler_load.h"
+#include "tools/child_process.h"
 #include "transport/fabric.h"
 #include "transport/name_resolver.h"
 
 namespace vifiler {
 namespace bench {
+
+using tools::ChildProcess;
+using tools::TailOfFile;
 
 namespace {
 

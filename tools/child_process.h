@@ -1,11 +1,11 @@
 // Copyright 2026 The vifiler Authors.
 //
-// ChildProcess: a process vifiler-bench started and is responsible for stopping.
+// ChildProcess: a process a tool or a test started and is responsible for stopping.
 //
 // Contract:
 //  - Start() forks and execs argv (argv[0] is the program path) with stdout and stderr appended
-//    to log_path and stdin from /dev/null. The child gets SIGKILL when the bench dies
-//    (PR_SET_PDEATHSIG), so no filer or raw server outlives a crashed bench; call Start() from
+//    to log_path and stdin from /dev/null. The child gets SIGKILL when its starter dies
+//    (PR_SET_PDEATHSIG), so no filer outlives a crashed bench or test; call Start() from
 //    the main thread (the death signal follows the forking thread).
 //  - Every wait is bounded: Wait() by its timeout; Stop() sends SIGTERM, waits up to grace,
 //    then SIGKILL and a bounded reap; Kill() is SIGKILL and a bounded reap.
@@ -13,8 +13,8 @@
 //    running.
 // Not thread-safe: one owning thread.
 
-#ifndef VIFILER_TOOLS_BENCH_CHILD_PROCESS_H_
-#define VIFILER_TOOLS_BENCH_CHILD_PROCESS_H_
+#ifndef VIFILER_TOOLS_CHILD_PROCESS_H_
+#define VIFILER_TOOLS_CHILD_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -27,7 +27,7 @@
 #include "absl/time/time.h"
 
 namespace vifiler {
-namespace bench {
+namespace tools {
 
 class ChildProcess {
  public:
@@ -49,6 +49,8 @@ class ChildProcess {
   void Kill();
   // "exited with N" / "killed by SIGNAL" / "running".
   std::string ExitDescription() const;
+  // The wait(2) status once the child has been reaped (see Running, Wait).
+  int wait_status() const { return status_; }
 
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
@@ -60,7 +62,7 @@ class ChildProcess {
 // The last max_lines lines of the file at path (for printing a child's log on failure).
 std::string TailOfFile(const std::string& path, int max_lines);
 
-}  // namespace bench
+}  // namespace tools
 }  // namespace vifiler
 
-#endif  // VIFILER_TOOLS_BENCH_CHILD_PROCESS_H_
+#endif  // VIFILER_TOOLS_CHILD_PROCESS_H_

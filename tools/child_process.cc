@@ -1,6 +1,6 @@
 // Copyright 2026 The vifiler Authors.
 
-#include "tools/bench/child_process.h"
+#include "tools/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_join.h"
 
 namespace vifiler {
-namespace bench {
+namespace tools {
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     const std::vector<std::string>& argv, const std::string& log_path) {
@@ -108,5 +108,5 @@ std::string TailOfFile(const std::string& path, int max_lines) {
   return absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
 }
 
-}  // namespace bench
+}  // namespace tools
 }  // namespace vifiler
