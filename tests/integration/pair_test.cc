@@ -316,6 +316,30 @@ TEST_F(PairTest, TwentyTakeoverGivebackCyclesKeepBothVolumesConsistent) {
   EXPECT_GE((*ca)->stats().failbacks, static_cast<uint64_t>(kCycles));
 }
 
+class AutoGivebackPairTest : public ::testing::Test {
+ protected:
+  FilerPair pair_{{"--auto_giveback", "--auto_giveback_delay_ms=500"}};
+};
+
+TEST_F(AutoGivebackPairTest, SurvivorGivesBackOnItsOwnAfterTheDelay) {
+  ASSERT_TRUE(pair_.Start().ok()) << pair_.Logs();
+  const std::string& a = pair_.fabric().address_a;
+  const std::string& b = pair_.fabric().address_b;
+  pair_.a().Kill();
+  ASSERT_TRUE(WaitForStatus(b, "state", "takeover", absl::Seconds(10)).ok()) << pair_.Logs();
+  ASSERT_TRUE(pair_.a().StartNoWait().ok());
+  ASSERT_TRUE(WaitForStatus(a, "state", "waiting-for-giveback", absl::Seconds(20)).ok());
+  const absl::Time waiting = absl::Now();
+  auto back = WaitForStatus(a, "state", "up", absl::Seconds(20));
+  ASSERT_TRUE(back.ok()) << back.status() << pair_.Logs();
+  // Not before the configured delay: the partner must have been waiting that long.
+  EXPECT_GE(absl::Now() - waiting, absl::Milliseconds(400));
+  auto sb = AdminStatus(b);
+  ASSERT_TRUE(sb.ok());
+  EXPECT_EQ((*sb)["state"], "up");
+  EXPECT_EQ((*sb)["secondary_port"], "closed");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace vifiler
