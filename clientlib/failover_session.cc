@@ -200,7 +200,6 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
   reconnecting_ = false;
   if (!result.ok()) return result.status();
   link_ = *result;
-  ++generation_;
   const absl::Duration took = absl::Now() - started;
   stats_.serving_filer = link_->serving_filer;
   stats_.endpoint = link_->endpoint;
