@@ -126,7 +126,6 @@ absl::Status MeasureVifiler(const PerfOptions& o, VifilerFigures* v) {
   if (!c.ok()) return c.status();
   VifilerLoadOptions lo;
   lo.file_size = o.file_size;
-  lo.small_size = o.small_size;
   lo.bulk_size = o.bulk_size;
   lo.warmup = o.warmup;
   lo.duration = o.duration;
@@ -134,19 +133,19 @@ absl::Status MeasureVifiler(const PerfOptions& o, VifilerFigures* v) {
   absl::Status s = load.Prepare();
   if (s.ok()) {
     s = [&]() -> absl::Status {
-      absl::StatusOr<RunResult> r = load.SmallReads(1);
+      absl::StatusOr<RunResult> r = load.Reads(o.small_size, 1);
       if (!r.ok()) return r.status();
       v->small_read = std::move(*r);
-      r = load.SmallWrites(1);
+      r = load.Writes(o.small_size, 1);
       if (!r.ok()) return r.status();
       v->small_write = std::move(*r);
-      r = load.SmallReads(o.many_outstanding);
+      r = load.Reads(o.small_size, o.many_outstanding);
       if (!r.ok()) return r.status();
       v->small_read_many = std::move(*r);
-      r = load.SequentialReads(o.bulk_outstanding);
+      r = load.Reads(o.bulk_size, o.bulk_outstanding);
       if (!r.ok()) return r.status();
       v->seq_read = std::move(*r);
-      r = load.SequentialWrites(o.bulk_outstanding);
+      r = load.Writes(o.bulk_size, o.bulk_outstanding);
       if (!r.ok()) return r.status();
       v->seq_write = std::move(*r);
       return absl::OkStatus();

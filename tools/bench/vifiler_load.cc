@@ -118,32 +118,14 @@ absl::Status CheckCount(const absl::StatusOr<size_t>& n, size_t want) {
 
 }  // namespace
 
-absl::StatusOr<RunResult> VifilerLoad::SmallReads(int threads) {
-  const size_t size = options_.small_size;
+absl::StatusOr<RunResult> VifilerLoad::Reads(size_t size, int threads) {
   OffsetSequence offsets(size, options_.file_size);
   return Run(threads, size, size, [&](char* buffer) {
     return CheckCount(read_file_.Read(offsets.Next(), absl::MakeSpan(buffer, size)), size);
   });
 }
 
-absl::StatusOr<RunResult> VifilerLoad::SmallWrites(int threads) {
-  const size_t size = options_.small_size;
-  OffsetSequence offsets(size, options_.file_size);
-  return Run(threads, size, size, [&](char* buffer) {
-    return CheckCount(write_file_.Write(offsets.Next(), absl::string_view(buffer, size)), size);
-  });
-}
-
-absl::StatusOr<RunResult> VifilerLoad::SequentialReads(int threads) {
-  const size_t size = options_.bulk_size;
-  OffsetSequence offsets(size, options_.file_size);
-  return Run(threads, size, size, [&](char* buffer) {
-    return CheckCount(read_file_.Read(offsets.Next(), absl::MakeSpan(buffer, size)), size);
-  });
-}
-
-absl::StatusOr<RunResult> VifilerLoad::SequentialWrites(int threads) {
-  const size_t size = options_.bulk_size;
+absl::StatusOr<RunResult> VifilerLoad::Writes(size_t size, int threads) {
   OffsetSequence offsets(size, options_.file_size);
   return Run(threads, size, size, [&](char* buffer) {
     return CheckCount(write_file_.Write(offsets.Next(), absl::string_view(buffer, size)), size);

@@ -10,9 +10,8 @@
 //    carry up to that many requests at once), each issuing one synchronous call after another,
 //    for warmup + duration; only calls completing inside the measured window count. The
 //    window's length is the elapsed time. The first error ends the run and is returned.
-//  - Small reads/writes are `small_size` bytes at successive aligned offsets (inline);
-//    sequential reads/writes are `bulk_size` bytes at successive offsets, wrapping at
-//    file_size (direct transfers when bulk_size exceeds the inline threshold).
+//  - Reads/writes of a given size go at successive offsets, wrapping at file_size; they are
+//    inline or direct as the client library decides from the size.
 // The Client must outlive the VifilerLoad. Measurements are called from one thread.
 
 #ifndef VIFILER_TOOLS_BENCH_VIFILER_LOAD_H_
@@ -33,7 +32,7 @@ namespace bench {
 
 struct VifilerLoadOptions {
   size_t file_size = 64 << 20;
-  size_t small_size = 4096;
+  // Size of the chunks Prepare() writes the scratch file with.
   size_t bulk_size = 1 << 20;
   absl::Duration warmup = absl::Milliseconds(200);
   absl::Duration duration = absl::Seconds(2);
@@ -46,10 +45,10 @@ class VifilerLoad {
   absl::Status Prepare();
   void Cleanup();
 
-  absl::StatusOr<RunResult> SmallReads(int threads);
-  absl::StatusOr<RunResult> SmallWrites(int threads);
-  absl::StatusOr<RunResult> SequentialReads(int threads);
-  absl::StatusOr<RunResult> SequentialWrites(int threads);
+  // Reads (writes) of size bytes at successive offsets of the scratch file, from threads
+  // threads sharing the client (threads = requests outstanding).
+  absl::StatusOr<RunResult> Reads(size_t size, int threads);
+  absl::StatusOr<RunResult> Writes(size_t size, int threads);
 
  private:
   // op(buffer) performs one call with the calling thread's own buffer of buffer_size bytes.
