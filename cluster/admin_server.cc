@@ -303,6 +303,9 @@ void AdminServer::AcceptLoop() {
     if (running_ >= kMaxAdminSessions) {
       LOG(WARNING) << "admin port: too many sessions; turning away "
                    << (*connection)->peer().address;
+      // Take the request first: closing a socket with unread input resets the connection,
+      // and the reset would discard the "busy" reply before the client reads it.
+      (*connection)->Receive(absl::Now() + kBusyReplyTimeout).IgnoreError();
       (*connection)
           ->Send(EncodeAdminReply(absl::UnavailableError("busy")), absl::Now() + kBusyReplyTimeout)
           .IgnoreError();
