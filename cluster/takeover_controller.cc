@@ -10,6 +10,7 @@
 #include "filer/volume.h"
 #include "glog/logging.h"
 #include "protocol/codec.h"
+#include "storage/block_file.h"
 
 namespace vifiler {
 namespace cluster {
@@ -17,6 +18,7 @@ namespace {
 
 constexpr absl::Duration kDrainTimeout = absl::Seconds(10);
 constexpr absl::Duration kRelinquishTimeout = absl::Seconds(10);
+constexpr uint64_t kReplyLogBytes = 16 << 20;
 
 std::string MetaDir(const std::string& volume) {
   return absl::StrCat(volume, "/", filer::kMetaDirName);
@@ -141,11 +143,20 @@ absl::StatusOr<std::unique_ptr<TakeoverController::Served>> TakeoverController::
       std::make_unique<OwnershipGuard>(ownership.record_path(), options_.name, claimed->epoch);
   absl::StatusOr<std::unique_ptr<filer::Volume>> volume = filer::Volume::Open(dir);
   if (!volume.ok()) return volume.status();
+  storage::BlockFileOptions lo;
+  lo.create = true;
+  lo.size = kReplyLogBytes;
+  absl::StatusOr<std::unique_ptr<storage::BlockFile>> log =
+      storage::OpenBlockFile(absl::StrCat(MetaDir(dir), "/replylog"), lo);
+  if (!log.ok()) return log.status();
   filer::ServiceOptions so = options_.service;
   so.filer_name = options_.name;
+  so.epoch = claimed->epoch;
   OwnershipGuard* guard = served->guard.get();
-  served->service = std::make_unique<filer::VolumeService>(std::move(*volume), so,
-                                                           [guard] { return guard->Check(); });
+  absl::StatusOr<std::unique_ptr<filer::VolumeService>> service = filer::VolumeService::Open(
+      std::move(*volume), std::move(*log), so, [guard] { return guard->Check(); });
+  if (!service.ok()) return service.status();
+  served->service = std::move(*service);
   served->port = std::make_unique<filer::DataAccessPort>(
       fabric_, transport::Endpoint{options_.address, discriminator}, served->service.get(), label);
   absl::Status s = served->port->Start();

@@ -130,6 +130,46 @@ bool ListDir(int dirfd, std::vector<Dirent>* names) {
   return saved == 0;
 }
 
+// Makes one open file's (or directory's) changes durable.
+class FileSync : public storage::KeyedLog::Effect {
+ public:
+  FileSync(std::shared_ptr<const OpenFile> file, int root_fd)
+      : file_(std::move(file)), root_fd_(root_fd) {}
+  absl::Status Sync() override {
+    const int rc =
+        file_->type() == FileType::kRegular ? fdatasync(file_->fd()) : fsync(file_->fd());
+    // O_PATH descriptors (unreadable directories) cannot be synced: sync the file system.
+    if (rc != 0 && errno == EBADF && syncfs(root_fd_) == 0) return absl::OkStatus();
+    if (rc != 0) {
+      return absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("sync of file ", file_->file_id(), ": ", strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  const void* identity() const override { return file_.get(); }
+
+ private:
+  const std::shared_ptr<const OpenFile> file_;
+  const int root_fd_;
+};
+
+// Makes every change to the volume's file system durable at once.
+class FileSystemSync : public storage::KeyedLog::Effect {
+ public:
+  explicit FileSystemSync(int root_fd) : root_fd_(root_fd) {}
+  absl::Status Sync() override {
+    if (syncfs(root_fd_) != 0) {
+      return absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("syncfs of the volume: ", strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  const void* identity() const override { return this; }
+
+ private:
+  const int root_fd_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Volume>> Volume::Open(const std::string& root_dir) {
@@ -201,6 +241,7 @@ PosixVolume::PosixVolume(std::string root_path, int root_fd, int meta_fd, uint64
       id_(id),
       generations_(std::move(generations)),
       options_(options),
+      file_system_sync_(std::make_shared<FileSystemSync>(root_fd)),
       cache_(options.fd_cache_capacity) {}
 
 PosixVolume::~PosixVolume() {
@@ -812,6 +853,18 @@ ErrorCode PosixVolume::Fsync(const FileHandle& handle) {
   }
   if (fsync(file->fd()) != 0) return LastError();
   return ErrorCode::kOk;
+}
+
+std::shared_ptr<storage::KeyedLog::Effect> PosixVolume::SyncOf(const FileHandle& handle) {
+  if (options_.sync_mode == SyncMode::kFileSystem) return file_system_sync_;
+  FilePtr file = CachedFile(handle);
+  if (file == nullptr) {
+    struct statx stx;
+    if (handle.volume_id != id_ || FileFor(handle, &file, &stx) != ErrorCode::kOk) {
+      return file_system_sync_;
+    }
+  }
+  return std::make_shared<FileSync>(std::move(file), root_fd_);
 }
 
 ErrorCode PosixVolume::StatFs(protocol::StatFsReply* reply) {

@@ -42,8 +42,14 @@ namespace filer {
 // half-applied rename. Read and Write on a cached file take no volume-wide lock at all.
 class PosixVolume : public Volume {
  public:
+  // How SyncOf makes a mutation durable.
+  enum class SyncMode {
+    kPerFile,     // fdatasync the file, fsync the directory (a directory on a shared file system)
+    kFileSystem,  // syncfs of the whole file system (a file system of its own: device volumes)
+  };
   struct Options {
     size_t fd_cache_capacity = 256;
+    SyncMode sync_mode = SyncMode::kPerFile;
     absl::Duration min_rescan_interval = absl::Seconds(1);
     // Whether generations may come from birth times (see GenerationSource).
     bool use_birth_time = true;
@@ -83,6 +89,7 @@ class PosixVolume : public Volume {
                             absl::string_view data, protocol::WriteReply* reply) override;
   protocol::ErrorCode Fsync(const protocol::FileHandle& handle) override;
   protocol::ErrorCode StatFs(protocol::StatFsReply* reply) override;
+  std::shared_ptr<storage::KeyedLog::Effect> SyncOf(const protocol::FileHandle& handle) override;
 
   // Tree scans done so far (the one at Open included); for tests and diagnostics.
   uint64_t scan_count() const;
@@ -140,6 +147,7 @@ class PosixVolume : public Volume {
   uint64_t root_generation_ = 0;
   uint32_t dev_major_ = 0;
   uint32_t dev_minor_ = 0;
+  std::shared_ptr<storage::KeyedLog::Effect> file_system_sync_;
 
   absl::Mutex tree_mu_;
   HandleIndex index_;

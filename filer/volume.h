@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "protocol/messages.h"
+#include "storage/keyed_log.h"
 
 namespace vifiler {
 namespace filer {
@@ -86,6 +87,12 @@ class Volume {
                                     absl::string_view data, protocol::WriteReply* reply) = 0;
   virtual protocol::ErrorCode Fsync(const protocol::FileHandle& handle) = 0;
   virtual protocol::ErrorCode StatFs(protocol::StatFsReply* reply) = 0;
+
+  // What to sync so that a mutation's effect on the file or directory `handle` names survives
+  // a power cut: an effect the reply log makes durable before the mutation's reply
+  // (storage/keyed_log.h). Never null; when the handle no longer resolves, the effect syncs
+  // the whole file system.
+  virtual std::shared_ptr<storage::KeyedLog::Effect> SyncOf(const protocol::FileHandle& handle) = 0;
 };
 
 }  // namespace filer

@@ -10,6 +10,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "filer/intent_resolver.h"
 #include "glog/logging.h"
 #include "protocol/codec.h"
 
@@ -24,8 +25,11 @@ namespace {
 
 // How long a one-sided transfer for one request may take before the client is presumed gone.
 constexpr absl::Duration kTransferTimeout = absl::Seconds(30);
-// How long a replay waits for the original execution of the same request to finish.
+// How long a replay waits for the original execution of the same request to finish, and a
+// mutation for the names it needs.
 constexpr absl::Duration kReplayWait = absl::Seconds(10);
+// How long the reply log may take to make an entry durable before the service gives up.
+constexpr absl::Duration kDurableWait = absl::Seconds(30);
 
 std::string MakeReply(const MessageHeader& request, ErrorCode code, absl::string_view body) {
   MessageHeader header = request;
@@ -62,10 +66,68 @@ transport::RemoteBuffer ToTransport(const protocol::RemoteBuffer& b) {
 
 VolumeService::VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options,
                              MutationGuard guard)
-    : volume_(std::move(volume)),
-      options_(std::move(options)),
-      guard_(std::move(guard)),
-      reply_cache_(volume_->meta_path() + "/replies", options_.sync_reply_cache) {}
+    : volume_(std::move(volume)), options_(std::move(options)), guard_(std::move(guard)) {}
+
+VolumeService::~VolumeService() {
+  // The reply cache refers to the log; the log flushes what it holds as it closes.
+  reply_cache_.reset();
+  log_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<VolumeService>> VolumeService::Open(
+    std::unique_ptr<Volume> volume, std::unique_ptr<storage::BlockFile> reply_log,
+    ServiceOptions options, MutationGuard guard) {
+  std::unique_ptr<VolumeService> service(
+      new VolumeService(std::move(volume), std::move(options), std::move(guard)));
+  if (absl::Status s = service->Recover(std::move(reply_log)); !s.ok()) return s;
+  return service;
+}
+
+absl::Status VolumeService::Recover(std::unique_ptr<storage::BlockFile> reply_log) {
+  storage::KeyedLog::Options lo;
+  lo.epoch = options_.epoch;
+  lo.sync = options_.durable;
+  lo.write_guard = guard_;
+  storage::KeyedLog::LiveMap live;
+  absl::StatusOr<std::unique_ptr<storage::KeyedLog>> log =
+      storage::KeyedLog::Open(std::move(reply_log), lo, &live);
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
+  reply_cache_ = std::make_unique<ReplyCache>(log_.get());
+  const std::vector<ReplyCache::Unresolved> unresolved = reply_cache_->Load(live);
+  uint64_t last = 0;
+  for (const ReplyCache::Unresolved& u : unresolved) {
+    Resolution r = ResolveIntent(volume_.get(), u.intent);
+    absl::StatusOr<uint64_t> lsn;
+    if (r.executed) {
+      MessageHeader header;
+      header.opcode = u.intent.op;
+      header.slot = u.slot;
+      header.sequence = u.sequence;
+      lsn = reply_cache_->RecordReply(u.client_id, u.slot, u.sequence,
+                                      MakeReply(header, r.code, r.body), std::move(r.effects));
+    } else {
+      lsn = reply_cache_->RecordNotExecuted(u.client_id, u.slot, u.sequence);
+    }
+    if (!lsn.ok()) return lsn.status();
+    last = *lsn;
+    LOG(INFO) << "reply log: " << protocol::OpcodeName(u.intent.op) << " of slot " << u.slot
+              << " sequence " << u.sequence << (r.executed ? " ran" : " did not run")
+              << " before the volume changed hands";
+  }
+  if (last > 0) {
+    absl::Status s = log_->WaitDurable(last, absl::Now() + kDurableWait);
+    if (!s.ok()) return s;
+    for (const ReplyCache::Unresolved& u : unresolved) {
+      reply_cache_->MarkDurable(u.client_id, u.slot, u.sequence);
+    }
+  }
+  resolved_intents_ = unresolved.size();
+  storage::KeyedLog::Stats stats = log_->stats();
+  LOG(INFO) << "reply log: " << stats.live_entries << " replies of " << reply_cache_->clients()
+            << " clients recovered, " << unresolved.size() << " intents resolved";
+  return absl::OkStatus();
+}
 
 void VolumeService::StopAccepting() {
   absl::MutexLock lock(&mu_);
@@ -81,12 +143,36 @@ absl::Status VolumeService::Drain(absl::Time deadline) {
   return absl::OkStatus();
 }
 
+absl::Status VolumeService::status() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+absl::Status VolumeService::Fail(absl::Status status) {
+  bool first = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (failure_.ok()) {
+      failure_ = status;
+      first = true;
+    }
+    accepting_ = false;
+  }
+  if (first) {
+    LOG(ERROR) << options_.filer_name << ": volume service failed: " << status;
+    if (options_.on_failure) options_.on_failure(status);
+  }
+  return status;
+}
+
 ServiceCounters VolumeService::counters() const {
   ServiceCounters c;
   c.requests = requests_.load();
-  c.replays = reply_cache_.replays();
+  c.replays = reply_cache_->replays();
   c.bad_requests = bad_requests_.load();
   c.sessions = sessions_created_.load();
+  c.resolved_intents = resolved_intents_.load();
+  c.log = log_->stats();
   return c;
 }
 
@@ -147,8 +233,11 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     return absl::OkStatus();
   }
   if (header.opcode == Opcode::kSessionDestroy) {
-    absl::MutexLock lock(&mu_);
-    sessions_.erase(header.session_id);
+    {
+      absl::MutexLock lock(&mu_);
+      sessions_.erase(header.session_id);
+    }
+    reply_cache_->Forget(session.client_id);
     *reply = MakeReply(header, ErrorCode::kOk, "");
     return absl::OkStatus();
   }
@@ -157,10 +246,9 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     return absl::OkStatus();
   }
 
-  const bool mutating = protocol::IsMutating(header.opcode);
   std::string cached;
-  switch (reply_cache_.Begin(session.client_id, header.slot, header.sequence, &cached,
-                             absl::Now() + kReplayWait)) {
+  switch (reply_cache_->Begin(session.client_id, header.slot, header.sequence, &cached,
+                              absl::Now() + kReplayWait)) {
     case ReplyCache::Verdict::kReplay: {
       // Same reply as the first time, addressed to the current session.
       absl::StatusOr<MessageHeader> old = protocol::DecodeHeader(cached);
@@ -184,55 +272,218 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
       break;
   }
 
-  if (mutating) {
-    absl::Status owner = guard_();
-    if (!owner.ok()) {
-      reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
-      LOG_EVERY_N(WARNING, 100) << "refusing mutation: " << owner;
-      *reply = MakeReply(header, ErrorCode::kNotOwner, "");
-      return absl::OkStatus();
-    }
+  if (protocol::IsMutating(header.opcode)) {
+    return HandleMutation(header, request, channel, session, reply);
   }
   absl::Status transport_error;
   ErrorCode code;
-  switch (header.opcode) {
-    case Opcode::kRead:
-      code = DoRead(request, channel, &body, &transport_error);
-      break;
-    case Opcode::kWrite:
-      code = DoWrite(request, channel, &body, &transport_error);
-      break;
-    default:
-      code = Execute(header, request, channel, &body);
-      break;
+  if (header.opcode == Opcode::kRead) {
+    code = DoRead(request, channel, &body, &transport_error);
+  } else {
+    code = Execute(header, request, channel, &body);
   }
-  if (!transport_error.ok()) {
-    // A direct write that could not fetch its data did not execute; a direct read executes
-    // again when replayed. Either way the slot is free for the replay.
-    reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
-    return transport_error;
+  reply_cache_->Finish(session.client_id, header.slot, header.sequence);
+  if (!transport_error.ok()) return transport_error;  // a direct read executes again on replay
+  if (code == ErrorCode::kBadRequest) bad_requests_.fetch_add(1);
+  *reply = MakeReply(header, code, body);
+  return absl::OkStatus();
+}
+
+// What HandleMutation carries from planning to recording.
+struct VolumeService::Mutation {
+  std::vector<NameLocks::Name> names;
+  bool intent_needed = false;
+  Intent intent;
+  // Files and directories whose changes must be durable before the reply.
+  std::vector<protocol::FileHandle> touched;
+};
+
+ErrorCode VolumeService::Plan(const MessageHeader& header, absl::string_view request, Mutation* m) {
+  m->intent.op = header.opcode;
+  switch (header.opcode) {
+    case Opcode::kWrite: {
+      protocol::WriteRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->touched = {r.handle};
+      return ErrorCode::kOk;
+    }
+    case Opcode::kSetAttr: {
+      protocol::SetAttrRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->touched = {r.handle};
+      return ErrorCode::kOk;
+    }
+    case Opcode::kCreate: {
+      protocol::CreateRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->names = {{r.dir.file_id, r.name}};
+      m->intent_needed = r.exclusive;  // an open-or-create runs again on replay: no intent
+      m->intent.dir = r.dir;
+      m->intent.name = r.name;
+      m->intent.mode = r.mode;
+      m->touched = {r.dir};
+      return ErrorCode::kOk;
+    }
+    case Opcode::kMkdir: {
+      protocol::MkdirRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->names = {{r.dir.file_id, r.name}};
+      m->intent_needed = true;
+      m->intent.dir = r.dir;
+      m->intent.name = r.name;
+      m->intent.mode = r.mode;
+      m->touched = {r.dir};
+      return ErrorCode::kOk;
+    }
+    case Opcode::kRemove:
+    case Opcode::kRmdir: {
+      protocol::RemoveRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->names = {{r.dir.file_id, r.name}};
+      m->intent_needed = true;
+      m->intent.dir = r.dir;
+      m->intent.name = r.name;
+      m->touched = {r.dir};
+      return ErrorCode::kOk;
+    }
+    case Opcode::kRename: {
+      protocol::RenameRequest r;
+      if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      m->names = {{r.from_dir.file_id, r.from_name}, {r.to_dir.file_id, r.to_name}};
+      m->intent_needed = true;
+      m->intent.dir = r.from_dir;
+      m->intent.name = r.from_name;
+      m->intent.to_dir = r.to_dir;
+      m->intent.to_name = r.to_name;
+      m->touched = {r.from_dir, r.to_dir};
+      return ErrorCode::kOk;
+    }
+    default:
+      return ErrorCode::kNotSupported;
+  }
+}
+
+ErrorCode VolumeService::Run(const MessageHeader& header, absl::string_view request,
+                             Channel* channel, Mutation* m, std::string* body,
+                             absl::Status* transport_error) {
+  ErrorCode code;
+  if (header.opcode == Opcode::kWrite) {
+    code = DoWrite(request, channel, body, transport_error);
+  } else {
+    code = Execute(header, request, channel, body);
+  }
+  if (code == ErrorCode::kOk &&
+      (header.opcode == Opcode::kCreate || header.opcode == Opcode::kMkdir)) {
+    protocol::HandleReply created;
+    protocol::Decoder d(*body);
+    if (protocol::DecodeBody(&d, &created).ok()) m->touched.push_back(created.handle);
+  }
+  return code;
+}
+
+absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::string_view request,
+                                           Channel* channel, const Session& session,
+                                           std::string* reply) {
+  const std::string& client = session.client_id;
+  if (absl::Status owner = guard_(); !owner.ok()) {
+    reply_cache_->Finish(client, header.slot, header.sequence);
+    LOG_EVERY_N(WARNING, 100) << "refusing mutation: " << owner;
+    *reply = MakeReply(header, ErrorCode::kNotOwner, "");
+    return absl::OkStatus();
+  }
+  if (!reply_cache_->HasRoom()) {
+    // The reply could not be recorded: refuse before executing; the client retries.
+    reply_cache_->Finish(client, header.slot, header.sequence);
+    LOG_EVERY_N(WARNING, 100) << "reply log full: refusing a mutation";
+    *reply = MakeReply(header, ErrorCode::kBusy, "");
+    return absl::OkStatus();
+  }
+  Mutation m;
+  ErrorCode code = Plan(header, request, &m);
+  std::string body;
+  if (code == ErrorCode::kOk) {
+    if (absl::Status held = names_.Acquire(m.names, absl::Now() + kReplayWait); !held.ok()) {
+      reply_cache_->Finish(client, header.slot, header.sequence);
+      *reply = MakeReply(header, ErrorCode::kBusy, "");
+      return absl::OkStatus();
+    }
+  } else {
+    m.names.clear();
+  }
+  // From here on the names stay held until the reply is durable (or the service failed).
+  struct Unhold {
+    NameLocks* names;
+    const std::vector<NameLocks::Name>* held;
+    bool keep = false;  // a failed service keeps them: nothing may touch them any more
+    ~Unhold() {
+      if (!keep) names->Release(*held);
+    }
+  } unhold{&names_, &m.names};
+
+  if (code == ErrorCode::kOk && m.intent_needed) {
+    code = CaptureIntent(volume_.get(), &m.intent);
+    if (code == ErrorCode::kOk) {
+      absl::StatusOr<uint64_t> lsn =
+          reply_cache_->RecordIntent(client, header.slot, header.sequence, m.intent);
+      absl::Status durable =
+          lsn.ok() ? log_->WaitDurable(*lsn, absl::Now() + kDurableWait) : lsn.status();
+      if (!durable.ok()) {
+        unhold.keep = true;
+        return Fail(absl::Status(durable.code(),
+                                 absl::StrCat("cannot record an intent: ", durable.message())));
+      }
+      if (absl::Status owner = guard_(); !owner.ok()) {
+        unhold.keep = true;  // the next owner resolves the intent
+        return Fail(absl::FailedPreconditionError(
+            absl::StrCat("lost the volume with an intent recorded: ", owner.message())));
+      }
+    }
+  }
+  if (code == ErrorCode::kOk) {
+#ifdef VIFILER_TEST_HOOKS
+    const uint64_t n = mutations_.fetch_add(1) + 1;
+    if (n == options_.test_only_stop_before_mutation) {
+      LOG(ERROR) << "test hook: stopping before mutation " << n;
+      raise(SIGSTOP);
+    }
+#endif
+    absl::Status transport_error;
+    code = Run(header, request, channel, &m, &body, &transport_error);
+    if (!transport_error.ok()) {
+      // A direct write that could not fetch its data did not execute.
+      reply_cache_->Finish(client, header.slot, header.sequence);
+      return transport_error;
+    }
+#ifdef VIFILER_TEST_HOOKS
+    if (n == options_.test_only_die_after_syscall) {
+      LOG(ERROR) << "test hook: dying after mutation " << n << " ran, before its reply";
+      kill(getpid(), SIGKILL);
+    }
+#endif
   }
   if (code == ErrorCode::kBadRequest) bad_requests_.fetch_add(1);
   *reply = MakeReply(header, code, body);
-  if (!mutating) {
-    reply_cache_.Finish(session.client_id, header.slot, header.sequence, false, "").IgnoreError();
-    return absl::OkStatus();
+  std::vector<std::shared_ptr<storage::KeyedLog::Effect>> effects;
+  for (const protocol::FileHandle& h : m.touched) effects.push_back(volume_->SyncOf(h));
+  absl::StatusOr<uint64_t> lsn =
+      reply_cache_->RecordReply(client, header.slot, header.sequence, *reply, std::move(effects));
+  absl::Status durable =
+      lsn.ok() ? log_->WaitDurable(*lsn, absl::Now() + kDurableWait) : lsn.status();
+  if (!durable.ok()) {
+    unhold.keep = true;
+    return Fail(
+        absl::Status(durable.code(), absl::StrCat("cannot record a reply: ", durable.message())));
   }
-  absl::Status owner = guard_();
-  if (!owner.ok()) {
-    reply_cache_.Abandon(session.client_id, header.slot, header.sequence);
-    return absl::FailedPreconditionError(
-        absl::StrCat("lost volume ownership before acknowledging: ", owner.message()));
-  }
-  absl::Status recorded =
-      reply_cache_.Finish(session.client_id, header.slot, header.sequence, true, *reply);
-  if (recorded.ok() && options_.test_only_die_after_mutations > 0 &&
-      mutations_.fetch_add(1) + 1 == options_.test_only_die_after_mutations) {
+  reply_cache_->MarkDurable(client, header.slot, header.sequence);
+#ifdef VIFILER_TEST_HOOKS
+  if (options_.test_only_die_after_mutations > 0 &&
+      mutations_.load() >= options_.test_only_die_after_mutations) {
     LOG(ERROR) << "test hook: dying after mutation " << options_.test_only_die_after_mutations
                << " before its reply";
     kill(getpid(), SIGKILL);
   }
-  return recorded;
+#endif
+  return absl::OkStatus();
 }
 
 ErrorCode VolumeService::CreateSession(absl::string_view request, std::string* body) {

@@ -4,15 +4,25 @@
 // serves it (the owner's primary port, or the partner's secondary port during takeover).
 //
 // Contract:
+//  - Open() recovers the volume's reply log (storage/keyed_log.h on the BlockFile it is
+//    given): replies of executed mutations, and intents of namespace operations that may have
+//    run before a crash, which it resolves (filer/intent_resolver.h) before serving anyone.
 //  - Handle() takes one request message and produces the reply to send. Malformed requests
 //    whose header is readable get an error reply (kBadRequest, kNotSupported, ...); an
 //    unreadable header, a reply flag on a request or a failed one-sided transfer makes Handle
 //    return an error, and the caller closes that connection. Other connections are unaffected.
-//  - Requests other than kNull and kSessionCreate need a session; mutating requests go through
-//    the ReplyCache (executed at most once per client, slot and sequence).
-//  - Before a mutation is executed and again before it is acknowledged, the MutationGuard must
-//    say this filer still holds the volume's ownership epoch; otherwise the request is refused
-//    with kNotOwner (before) or the connection is closed without an acknowledgement (after).
+//  - Requests other than kNull and kSessionCreate need a session; every request goes through
+//    the ReplyCache (a replayed mutation is answered from it, never executed twice).
+//  - Acknowledged means durable: a mutation's reply is returned only once the mutation and the
+//    reply-cache record that answers its replay would both survive a power cut (the log syncs
+//    the mutation's files first, then writes the record; concurrent mutations share one flush).
+//    Namespace operations (create, mkdir, remove, rmdir, rename) hold their names
+//    (filer/name_locks.h) and record a durable intent before they execute.
+//  - Fencing: the MutationGuard must say this filer may write (its lease on the volume holds)
+//    before a mutation executes; the reply log asks it again before every write. A failure to
+//    record a reply, or a guard that refuses after an intent was recorded, fails the service:
+//    every later request gets kNotOwner and options.on_failure is called once (the owner must
+//    give the volume up).
 //  - Reads and writes longer than the inline threshold move their data with one-sided
 //    operations into/out of the buffer the client registered for the request.
 //  - StopAccepting() makes new requests fail with kNotOwner; Drain() waits for running ones.
@@ -26,16 +36,21 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "filer/name_locks.h"
 #include "filer/reply_cache.h"
 #include "filer/volume.h"
 #include "protocol/messages.h"
+#include "storage/block_file.h"
+#include "storage/keyed_log.h"
 #include "transport/connection.h"
 
 namespace vifiler {
@@ -45,12 +60,22 @@ struct ServiceOptions {
   std::string filer_name;
   // Reads and writes up to this many bytes travel inside the messages.
   uint32_t inline_threshold = 16 * 1024;
-  // fdatasync reply-cache records before acknowledging.
-  bool sync_reply_cache = false;
-  // Test hook: when N > 0, the process kills itself (SIGKILL) right after the N-th mutation
-  // has executed and its reply is recorded, before the reply is sent: the client's replay then
-  // must be answered from the reply cache by whichever filer serves next.
+  // The ownership epoch this filer holds the volume at: stamped on the reply log's blocks.
+  uint64_t epoch = 0;
+  // false: acknowledge without syncing anything (no durability; benchmarks and scratch only).
+  bool durable = true;
+  // Called once, from a request thread, when the service failed (see the contract).
+  std::function<void(const absl::Status&)> on_failure;
+  // Test hooks (honoured only in builds with VIFILER_TEST_HOOKS). When N > 0:
+  //  die_after_mutations: SIGKILL right after the N-th mutation's reply is durable, before it
+  //    is sent (the replay must be answered from the reply log by whoever serves next);
+  //  die_after_syscall: SIGKILL right after the N-th mutation executed, before its reply is
+  //    recorded (the next owner must resolve its intent);
+  //  stop_before_mutation: SIGSTOP itself after the N-th mutation passed every check, just
+  //    before it changes the volume (fencing must keep it from landing once thawed).
   uint64_t test_only_die_after_mutations = 0;
+  uint64_t test_only_die_after_syscall = 0;
+  uint64_t test_only_stop_before_mutation = 0;
 };
 
 // OK while this filer may mutate the volume.
@@ -61,6 +86,8 @@ struct ServiceCounters {
   uint64_t replays = 0;  // answered from the reply cache
   uint64_t bad_requests = 0;
   uint64_t sessions = 0;
+  uint64_t resolved_intents = 0;  // pending intents resolved at open
+  storage::KeyedLog::Stats log;
 };
 
 class VolumeService {
@@ -82,7 +109,11 @@ class VolumeService {
     bool map_direct_reads_ = true;
   };
 
-  VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options, MutationGuard guard);
+  // Recovers the reply log kept on reply_log and resolves pending intents; then serves.
+  static absl::StatusOr<std::unique_ptr<VolumeService>> Open(
+      std::unique_ptr<Volume> volume, std::unique_ptr<storage::BlockFile> reply_log,
+      ServiceOptions options, MutationGuard guard);
+  ~VolumeService();
   VolumeService(const VolumeService&) = delete;
   VolumeService& operator=(const VolumeService&) = delete;
 
@@ -91,6 +122,8 @@ class VolumeService {
   void StopAccepting();
   // Waits until no request is executing. DeadlineExceededError if some still are.
   absl::Status Drain(absl::Time deadline);
+  // OK unless the service failed (see the contract).
+  absl::Status status() const;
 
   Volume* volume() const { return volume_.get(); }
   ServiceCounters counters() const;
@@ -100,7 +133,21 @@ class VolumeService {
     std::string client_id;
     uint32_t slots = 0;
   };
+  // One mutation on its way through HandleMutation.
+  struct Mutation;
 
+  VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options, MutationGuard guard);
+  absl::Status Recover(std::unique_ptr<storage::BlockFile> reply_log);
+
+  absl::Status HandleMutation(const protocol::MessageHeader& header, absl::string_view request,
+                              Channel* channel, const Session& session, std::string* reply);
+  // Decodes a mutation's request: its names to hold, whether it needs an intent.
+  protocol::ErrorCode Plan(const protocol::MessageHeader& header, absl::string_view request,
+                           Mutation* m);
+  // Runs a decoded mutation; fills *body and the effects to sync.
+  protocol::ErrorCode Run(const protocol::MessageHeader& header, absl::string_view request,
+                          Channel* channel, Mutation* m, std::string* body,
+                          absl::Status* transport_error);
   protocol::ErrorCode Execute(const protocol::MessageHeader& header, absl::string_view request,
                               Channel* channel, std::string* reply);
   protocol::ErrorCode CreateSession(absl::string_view request, std::string* body);
@@ -109,21 +156,27 @@ class VolumeService {
   protocol::ErrorCode DoWrite(absl::string_view request, Channel* channel, std::string* body,
                               absl::Status* transport_error);
   absl::Status EnsureStaging(Channel* channel, size_t size);
+  // Marks the service failed; returns the status to close the connection with.
+  absl::Status Fail(absl::Status status);
 
   const std::unique_ptr<Volume> volume_;
   const ServiceOptions options_;
   const MutationGuard guard_;
-  ReplyCache reply_cache_;
+  std::unique_ptr<storage::KeyedLog> log_;
+  std::unique_ptr<ReplyCache> reply_cache_;
+  NameLocks names_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
   int executing_ ABSL_GUARDED_BY(mu_) = 0;
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> bad_requests_{0};
   std::atomic<uint64_t> sessions_created_{0};
   std::atomic<uint64_t> mutations_{0};
+  std::atomic<uint64_t> resolved_intents_{0};
 };
 
 }  // namespace filer

@@ -139,7 +139,7 @@ uint64_t KeyedLog::CapacityBytes() const {
 }
 
 absl::StatusOr<uint64_t> KeyedLog::Put(absl::string_view key, absl::string_view value,
-                                       std::shared_ptr<Effect> effect) {
+                                       std::vector<std::shared_ptr<Effect>> effects) {
   if (key.empty() || key.size() > kMaxKeySize) {
     return absl::InvalidArgumentError(absl::StrCat("log key of ", key.size(), " bytes"));
   }
@@ -157,8 +157,13 @@ absl::StatusOr<uint64_t> KeyedLog::Put(absl::string_view key, absl::string_view 
   }
   const uint64_t lsn = next_lsn_++;
   pending_bytes_ += size;
-  pending_.push_back(Pending{std::move(entry), lsn, std::move(effect)});
+  pending_.push_back(Pending{std::move(entry), lsn, std::move(effects)});
   return lsn;
+}
+
+bool KeyedLog::HasRoom(size_t bytes) const {
+  absl::MutexLock lock(&mu_);
+  return status_.ok() && live_bytes_ + pending_bytes_ + bytes <= CapacityBytes() / 10 * 9;
 }
 
 void KeyedLog::WhenDurable(uint64_t lsn, std::function<void(absl::Status)> done) {
@@ -231,11 +236,11 @@ bool KeyedLog::TakeBatch(Batch* batch) {
     if (blocks_with(EncodedEntrySize(p.entry)) > max_batch_) break;
     pending_bytes_ -= EncodedEntrySize(p.entry);
     batch->last_lsn = p.lsn;
-    if (p.effect != nullptr) {
-      const void* id = p.effect->identity();
+    for (std::shared_ptr<Effect>& effect : p.effects) {
+      const void* id = effect->identity();
       if (std::none_of(batch->effects.begin(), batch->effects.end(),
                        [id](const std::shared_ptr<Effect>& e) { return e->identity() == id; })) {
-        batch->effects.push_back(p.effect);
+        batch->effects.push_back(std::move(effect));
       }
     }
     add(std::move(p.entry));

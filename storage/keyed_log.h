@@ -102,7 +102,10 @@ class KeyedLog {
   // entry over kMaxEntrySize; ResourceExhaustedError when the log is full; the log's error
   // once it failed.
   absl::StatusOr<uint64_t> Put(absl::string_view key, absl::string_view value,
-                               std::shared_ptr<Effect> effect = nullptr);
+                               std::vector<std::shared_ptr<Effect>> effects = {});
+  // True when an entry of `bytes` fits with a margin (a tenth of the capacity) to spare, so
+  // that a caller that checked before executing a request can still record its reply after.
+  bool HasRoom(size_t bytes) const;
   void WhenDurable(uint64_t lsn, std::function<void(absl::Status)> done);
   // DeadlineExceededError if not durable by deadline.
   absl::Status WaitDurable(uint64_t lsn, absl::Time deadline);
@@ -116,7 +119,7 @@ class KeyedLog {
   struct Pending {
     LogEntry entry;
     uint64_t lsn;
-    std::shared_ptr<Effect> effect;
+    std::vector<std::shared_ptr<Effect>> effects;
   };
   struct Live {
     std::string value;

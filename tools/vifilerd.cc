@@ -49,11 +49,21 @@ DEFINE_string(fabric, "auto", "fabric: auto (rdma when an RDMA device is present
 DEFINE_string(hosts_file, "",
               "resolve filer names with this hosts file instead of the system resolver");
 DEFINE_uint32(inline_threshold, 16384, "reads and writes up to this many bytes travel inline");
-DEFINE_bool(sync_reply_cache, false,
-            "fdatasync reply-cache records before acknowledging mutations");
+DEFINE_bool(durable, true,
+            "acknowledge a mutation only once it and its reply-cache record are on stable "
+            "storage; --nodurable acknowledges at once (unsafe: a power cut loses acknowledged "
+            "writes; benchmarks and scratch volumes only)");
+#ifdef VIFILER_TEST_HOOKS
 DEFINE_uint64(test_only_die_after_mutations, 0,
-              "testing only: SIGKILL this filer right after the N-th mutation is executed and "
-              "recorded, before it is acknowledged (0: never)");
+              "testing only: SIGKILL this filer right after the N-th mutation's reply is "
+              "durable, before it is sent (0: never)");
+DEFINE_uint64(test_only_die_after_syscall, 0,
+              "testing only: SIGKILL this filer right after the N-th mutation ran, before its "
+              "reply is recorded (0: never)");
+DEFINE_uint64(test_only_stop_before_mutation, 0,
+              "testing only: SIGSTOP this filer when the N-th mutation has passed every check, "
+              "just before it changes the volume (0: never)");
+#endif
 
 namespace vifiler {
 namespace {
@@ -126,8 +136,12 @@ int Main() {
   options.auto_giveback_delay = absl::Milliseconds(FLAGS_auto_giveback_delay_ms);
   options.takeover_grace = absl::Milliseconds(FLAGS_takeover_grace_ms);
   options.service.inline_threshold = FLAGS_inline_threshold;
-  options.service.sync_reply_cache = FLAGS_sync_reply_cache;
+  options.service.durable = FLAGS_durable;
+#ifdef VIFILER_TEST_HOOKS
   options.service.test_only_die_after_mutations = FLAGS_test_only_die_after_mutations;
+  options.service.test_only_die_after_syscall = FLAGS_test_only_die_after_syscall;
+  options.service.test_only_stop_before_mutation = FLAGS_test_only_stop_before_mutation;
+#endif
 
   cluster::TakeoverController controller(fabric->get(), &resolver, options);
   absl::Status started = controller.Start();

@@ -91,7 +91,7 @@ TEST(KeyedLogTest, EffectIsDurableBeforeTheEntryThatVouchesForIt) {
   auto log = OpenLog(disk, 1, &recovered);
   auto effect = std::make_shared<OrderEffect>(disk);
   const uint64_t writes_before = disk->writes();
-  auto lsn = log->Put("k", "v", effect);
+  auto lsn = log->Put("k", "v", {effect});
   ASSERT_TRUE(lsn.ok());
   ASSERT_TRUE(log->WaitDurable(*lsn, absl::Now() + kWait).ok());
   EXPECT_EQ(effect->syncs, 1);
@@ -113,7 +113,7 @@ TEST(KeyedLogTest, AFailedEffectSyncFailsTheLogAndWritesNothing) {
   auto log = OpenLog(disk, 1, &recovered);
   ASSERT_TRUE(PutDurable(log.get(), "before", "1").ok());
   const uint64_t writes = disk->writes();
-  auto lsn = log->Put("k", "v", std::make_shared<FailingEffect>());
+  auto lsn = log->Put("k", "v", {std::make_shared<FailingEffect>()});
   ASSERT_TRUE(lsn.ok());
   absl::Status s = log->WaitDurable(*lsn, absl::Now() + kWait);
   EXPECT_FALSE(s.ok());
