@@ -2,27 +2,23 @@
 
 #include "cluster/takeover_controller.h"
 
-#include <sys/stat.h>
+#include <algorithm>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "filer/volume.h"
+#include "cluster/ownership_record.h"
 #include "glog/logging.h"
-#include "protocol/codec.h"
-#include "storage/block_file.h"
 
 namespace vifiler {
 namespace cluster {
 namespace {
 
 constexpr absl::Duration kDrainTimeout = absl::Seconds(10);
-constexpr absl::Duration kRelinquishTimeout = absl::Seconds(10);
-constexpr uint64_t kReplyLogBytes = 16 << 20;
-
-std::string MetaDir(const std::string& volume) {
-  return absl::StrCat(volume, "/", filer::kMetaDirName);
-}
+constexpr absl::Duration kRequestTimeout = absl::Seconds(30);
+// Beyond the claim's wait: activation (mount, journal recovery, reply log) and the port.
+constexpr absl::Duration kAcquireTimeout = absl::Seconds(60);
+constexpr absl::Duration kRetryAfterFailure = absl::Seconds(1);
 
 std::string Timestamp() {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
@@ -35,69 +31,84 @@ int64_t Millis(absl::Duration d) {
 }  // namespace
 
 TakeoverController::TakeoverController(transport::Fabric* fabric, transport::NameResolver* resolver,
-                                       PairOptions options)
+                                       PairOptions options, FenceGuard* guard)
     : fabric_(fabric),
       resolver_(resolver),
       options_(std::move(options)),
+      guard_(guard),
       paired_(!options_.partner.empty()),
-      incarnation_(absl::Uniform<uint64_t>(absl::BitGen(), 1, UINT64_MAX)) {}
+      incarnation_(absl::Uniform<uint64_t>(absl::BitGen(), 1, UINT64_MAX)) {
+  config_.detection = options_.heartbeat_interval * options_.heartbeat_misses;
+  config_.takeover_grace = options_.takeover_grace;
+  config_.auto_giveback = options_.auto_giveback;
+  config_.auto_giveback_delay = options_.auto_giveback_delay;
+}
 
 TakeoverController::~TakeoverController() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
+    wake_ = true;
   }
-  if (monitor_.joinable()) monitor_.join();
+  if (actor_.joinable()) actor_.join();
   if (interconnect_ != nullptr) interconnect_->Stop();
-  if (mailbox_ != nullptr) mailbox_->Stop();
-  absl::MutexLock lock(&mu_);
-  if (partner_ != nullptr) Unserve(std::move(partner_), false);
-  if (own_ != nullptr) Unserve(std::move(own_), false);
+  // Volumes still held (no halt): hand them over cleanly, so a successor need not wait.
+  if (partner_ != nullptr) partner_->Release(false, "", kDrainTimeout).IgnoreError();
+  if (own_ != nullptr) own_->Release(false, "", kDrainTimeout).IgnoreError();
 }
 
-FilerState TakeoverController::state() const {
-  absl::MutexLock lock(&mu_);
-  return state_;
+FilerState TakeoverController::state() const { return published_state_.load(); }
+
+FilerState TakeoverController::ComputeState() const {
+  if (own_ != nullptr && partner_ != nullptr) return FilerState::kTakeover;
+  if (own_ != nullptr) return FilerState::kServing;
+  if (partner_ != nullptr) return FilerState::kTakeover;
+  return paired_ ? FilerState::kWaitingForGiveback : FilerState::kStarting;
 }
 
-void TakeoverController::SetState(FilerState state, const std::string& why) {
-  if (state != state_) {
-    LOG(WARNING) << Timestamp() << " " << options_.name << ": " << FilerStateName(state_) << " -> "
-                 << FilerStateName(state) << " (" << why << ")";
-  }
-  state_ = state;
-  published_state_ = state;
-  published_epoch_ = own_epoch_;
+HeldVolumeOptions TakeoverController::VolumeOptions(bool own) const {
+  HeldVolumeOptions o;
+  o.filer = options_.name;
+  o.incarnation = incarnation_;
+  o.label = own ? "own" : "partner";
+  o.endpoint = transport::Endpoint{
+      options_.address, own ? options_.primary_discriminator : options_.secondary_discriminator};
+  o.port_label = own ? "primary" : "secondary";
+  o.lease_interval = options_.heartbeat_interval;
+  o.lease_duration = options_.lease_duration;
+  o.claim_margin = options_.claim_margin;
+  // Mutations stop before the guard acts (its margin), with room for their own I/O.
+  const absl::Duration guard_margin =
+      guard_ != nullptr ? guard_->options().margin : absl::ZeroDuration();
+  o.mutation_margin = guard_margin + options_.heartbeat_interval / 2;
+  o.guard = guard_;
+  o.service = options_.service;
+  TakeoverController* self = const_cast<TakeoverController*>(this);
+  o.on_failed = [self](const std::string& volume, const absl::Status& why) {
+    self->OnVolumeFailed(volume, why);
+  };
+  return o;
 }
 
 absl::Status TakeoverController::Start() {
-  absl::MutexLock lock(&mu_);
-  mkdir(MetaDir(options_.volume).c_str(), 0755);
-  absl::StatusOr<OwnershipRecord> record = VolumeOwnership(options_.volume).Read();
-  if (!record.ok()) return record.status();
-  if (paired_ && record->owner == options_.partner) {
-    own_epoch_ = 0;
-    SetState(FilerState::kWaitingForGiveback,
-             absl::StrCat("volume taken over by ", options_.partner, " at epoch ", record->epoch));
-  } else {
-    absl::Status s = ReclaimOwnLocked("start");
-    if (!s.ok()) return s;
-  }
+  auto open = [this](const std::string& spec,
+                     const char* which) -> absl::StatusOr<std::unique_ptr<storage::VolumeStorage>> {
+    return storage::VolumeStorage::Open(spec, absl::StrCat("vif-", options_.name, "-", which),
+                                        options_.run_dir, options_.storage);
+  };
+  absl::StatusOr<std::unique_ptr<storage::VolumeStorage>> own = open(options_.volume, "own");
+  if (!own.ok()) return own.status();
+  own_storage_ = std::move(*own);
+  own_mailbox_ = std::make_unique<MailboxObserver>(own_storage_->mailbox());
+  own_mailbox_first_counter_ = own_mailbox_->Observe().entry.counter;
   if (paired_) {
-    mkdir(MetaDir(options_.partner_volume).c_str(), 0755);
-    absl::StatusOr<OwnershipRecord> theirs = VolumeOwnership(options_.partner_volume).Read();
-    if (theirs.ok() && theirs->owner == options_.name) {
-      absl::Status s = TakeoverLocked("this filer held the partner volume before it restarted");
-      if (!s.ok()) LOG(ERROR) << "cannot resume takeover: " << s;
-    }
-    mailbox_ = std::make_unique<MailboxWriter>(MetaDir(options_.volume) + "/mailbox", options_.name,
-                                               options_.heartbeat_interval);
-    absl::Status s = mailbox_->Start();
-    if (!s.ok()) return s;
-    partner_mailbox_ =
-        std::make_unique<MailboxReader>(MetaDir(options_.partner_volume) + "/mailbox");
-    partner_mailbox_->Observe();
-    partner_first_counter_ = partner_mailbox_->last_counter();
+    absl::StatusOr<std::unique_ptr<storage::VolumeStorage>> theirs =
+        open(options_.partner_volume, "partner");
+    if (!theirs.ok()) return theirs.status();
+    partner_storage_ = std::move(*theirs);
+    partner_mailbox_ = std::make_unique<MailboxObserver>(partner_storage_->mailbox());
+    partner_mailbox_first_counter_ = partner_mailbox_->Observe().entry.counter;
+
     InterconnectOptions io;
     io.name = options_.name;
     io.local = transport::Endpoint{options_.address, options_.interconnect_discriminator};
@@ -107,12 +118,43 @@ absl::Status TakeoverController::Start() {
     interconnect_ = std::make_unique<Interconnect>(
         fabric_, resolver_, io, [this] { return Heartbeat(); },
         [this](const InterconnectMessage& m) { OnMessage(m); });
-    s = interconnect_->Start();
-    if (!s.ok()) return s;
+    if (absl::Status s = interconnect_->Start(); !s.ok()) return s;
   }
-  monitor_ = std::thread(&TakeoverController::MonitorLoop, this);
+
+  // Another process with this filer's name serving this volume (started twice, on this host or
+  // another)? Its renewals would show in the mailbox within a lease: refuse rather than claim
+  // the volume from under it. Watching a lease long also lets the claim skip most of its wait.
+  absl::StatusOr<OwnerRead> record = OwnershipStore(own_storage_->ownership_record()).Read();
+  if (record.ok() && record->state == BlockState::kValid && record->record.owner == options_.name &&
+      record->record.state == OwnershipState::kClaimed) {
+    const absl::Time until = absl::Now() + options_.lease_duration + options_.claim_margin;
+    const MailboxObservation before = own_mailbox_->last();
+    while (absl::Now() < until) {
+      absl::SleepFor(options_.heartbeat_interval / 2);
+      MailboxObservation now = own_mailbox_->Observe();
+      if (now.seen && now.entry.writer == options_.name &&
+          (!before.seen || !SameBeat(now.entry, before.entry))) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "volume ", own_storage_->description(), " is being served by another vifilerd named ",
+            options_.name, " (incarnation ", absl::Hex(now.entry.incarnation),
+            ", lease renewed just now): refusing to start a second one"));
+      }
+    }
+  }
+
+  actor_ = std::thread(&TakeoverController::Run, this);
+  absl::MutexLock lock(&mu_);
+  auto settled = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return started_serving_ || !start_error_.ok() || halted_;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&settled),
+                        absl::Now() + kAcquireTimeout + options_.lease_duration * 2);
+  if (!start_error_.ok()) return start_error_;
+  if (!started_serving_) return absl::DeadlineExceededError("the own volume did not come up");
   return absl::OkStatus();
 }
+
+// ---- events from other threads
 
 InterconnectMessage TakeoverController::Heartbeat() {
   InterconnectMessage m;
@@ -124,133 +166,24 @@ InterconnectMessage TakeoverController::Heartbeat() {
   return m;
 }
 
-void TakeoverController::SendFailing(const std::string& reason) {
+void TakeoverController::SendToPartner(InterconnectMessageType type, const std::string& detail) {
   if (interconnect_ == nullptr) return;
   InterconnectMessage m = Heartbeat();
-  m.type = InterconnectMessageType::kFailing;
-  m.detail = reason;
+  m.type = type;
+  m.detail = detail;
   absl::Status s = interconnect_->Send(m, absl::Now() + options_.heartbeat_interval * 2);
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": sent FAILING (" << reason << "): " << s;
+  LOG(INFO) << options_.name << ": sent " << InterconnectMessageTypeName(type) << " (" << detail
+            << "): " << s;
 }
 
-absl::StatusOr<std::unique_ptr<TakeoverController::Served>> TakeoverController::Serve(
-    const std::string& dir, uint16_t discriminator, const std::string& label) {
-  VolumeOwnership ownership(dir);
-  absl::StatusOr<OwnershipRecord> claimed = ownership.Claim(options_.name);
-  if (!claimed.ok()) return claimed.status();
-  auto served = std::make_unique<Served>();
-  served->guard =
-      std::make_unique<OwnershipGuard>(ownership.record_path(), options_.name, claimed->epoch);
-  absl::StatusOr<std::unique_ptr<filer::Volume>> volume = filer::Volume::Open(dir);
-  if (!volume.ok()) return volume.status();
-  storage::BlockFileOptions lo;
-  lo.create = true;
-  lo.size = kReplyLogBytes;
-  absl::StatusOr<std::unique_ptr<storage::BlockFile>> log =
-      storage::OpenBlockFile(absl::StrCat(MetaDir(dir), "/replylog"), lo);
-  if (!log.ok()) return log.status();
-  filer::ServiceOptions so = options_.service;
-  so.filer_name = options_.name;
-  so.epoch = claimed->epoch;
-  OwnershipGuard* guard = served->guard.get();
-  absl::StatusOr<std::unique_ptr<filer::VolumeService>> service = filer::VolumeService::Open(
-      std::move(*volume), std::move(*log), so, [guard] { return guard->Check(); });
-  if (!service.ok()) return service.status();
-  served->service = std::move(*service);
-  served->port = std::make_unique<filer::DataAccessPort>(
-      fabric_, transport::Endpoint{options_.address, discriminator}, served->service.get(), label);
-  absl::Status s = served->port->Start();
-  if (!s.ok()) return s;
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": serving " << dir << " on " << label
-               << " port " << served->port->endpoint().ToString() << " at epoch " << claimed->epoch;
-  return served;
+void TakeoverController::SendFailing(const std::string& reason) {
+  SendToPartner(InterconnectMessageType::kFailing, reason);
 }
-
-void TakeoverController::Unserve(std::unique_ptr<Served> served, bool notice) {
-  if (notice) {
-    protocol::MessageHeader h;
-    h.opcode = protocol::Opcode::kNotice;
-    protocol::NoticeMessage n;
-    n.kind = protocol::NoticeKind::kGivingBack;
-    n.detail = absl::StrCat(options_.name, " hands the volume back to ", options_.partner);
-    served->port->Broadcast(protocol::EncodeMessage(h, n));
-  }
-  served->service->StopAccepting();
-  absl::Status drained = served->service->Drain(absl::Now() + kDrainTimeout);
-  if (!drained.ok()) LOG(WARNING) << "drain: " << drained;
-  served->port->Stop();
-}
-
-absl::Status TakeoverController::ReclaimOwnLocked(const std::string& reason) {
-  absl::StatusOr<std::unique_ptr<Served>> served =
-      Serve(options_.volume, options_.primary_discriminator, "primary");
-  if (!served.ok()) {
-    LOG(ERROR) << options_.name << ": cannot serve own volume: " << served.status();
-    return served.status();
-  }
-  own_ = std::move(*served);
-  own_epoch_ = own_->guard->epoch();
-  SetState(partner_ != nullptr ? FilerState::kTakeover : FilerState::kServing, reason);
-  return absl::OkStatus();
-}
-
-void TakeoverController::RelinquishOwnLocked() {
-  if (own_ != nullptr) Unserve(std::move(own_), false);
-  SetState(FilerState::kWaitingForGiveback, "own volume relinquished");
-}
-
-absl::Status TakeoverController::TakeoverLocked(const std::string& reason) {
-  if (partner_ != nullptr) return absl::OkStatus();
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": taking over " << options_.partner
-               << "'s volume: " << reason;
-  absl::StatusOr<std::unique_ptr<Served>> served =
-      Serve(options_.partner_volume, options_.secondary_discriminator, "secondary");
-  if (!served.ok()) {
-    LOG(ERROR) << options_.name << ": takeover failed: " << served.status();
-    return served.status();
-  }
-  partner_ = std::move(*served);
-  partner_failing_ = false;
-  if (state_ != FilerState::kWaitingForGiveback) SetState(FilerState::kTakeover, reason);
-  return absl::OkStatus();
-}
-
-absl::Status TakeoverController::GivebackLocked() {
-  if (partner_ == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(options_.name, " is not in takeover"));
-  }
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": giving back " << options_.partner
-               << "'s volume";
-  Unserve(std::move(partner_), /*notice=*/true);
-  absl::StatusOr<OwnershipRecord> handed =
-      VolumeOwnership(options_.partner_volume).Transfer(options_.name, options_.partner);
-  if (!handed.ok()) LOG(ERROR) << "giveback: " << handed.status();
-  SetState(own_ != nullptr ? FilerState::kServing : FilerState::kWaitingForGiveback, "giveback");
-  partner_waiting_since_ = absl::InfiniteFuture();
-  if (interconnect_ != nullptr) {
-    InterconnectMessage m = Heartbeat();
-    m.type = InterconnectMessageType::kGivebackDone;
-    interconnect_->Send(m, absl::Now() + options_.heartbeat_interval * 2).IgnoreError();
-  }
-  return handed.status();
-}
-
-bool TakeoverController::HandedBackLocked() const {
-  // The partner transferred the volume back: it names us, at an epoch after the one we held.
-  absl::StatusOr<OwnershipRecord> record = VolumeOwnership(options_.volume).Read();
-  return record.ok() && record->owner == options_.name && record->epoch > own_epoch_;
-}
-
-bool TakeoverController::PartnerSilent() const {
-  return interconnect_ == nullptr || interconnect_->SinceLastHeard() > Threshold();
-}
-
-bool TakeoverController::PartnerMailboxStale() const { return partner_mailbox_age_ >= Threshold(); }
 
 void TakeoverController::OnMessage(const InterconnectMessage& m) {
   absl::MutexLock lock(&mu_);
   if (stop_ || halted_ || m.sender != options_.partner) return;
-  partner_seen_ = true;
+  partner_heard_ = true;
   if (m.incarnation != partner_incarnation_) {
     partner_incarnation_ = m.incarnation;
     partner_halting_ = false;
@@ -263,197 +196,430 @@ void TakeoverController::OnMessage(const InterconnectMessage& m) {
   }
   switch (m.type) {
     case InterconnectMessageType::kHeartbeat:
-      break;
+      return;
     case InterconnectMessageType::kFailing:
-      LOG(WARNING) << Timestamp() << " " << options_.name << ": partner sent FAILING: " << m.detail;
-      if (state_ == FilerState::kServing) {
-        TakeoverLocked(absl::StrCat("partner sent FAILING: ", m.detail)).IgnoreError();
-      } else {
-        partner_failing_ = true;
-      }
+      LOG(WARNING) << options_.name << ": partner sent FAILING: " << m.detail;
+      partner_failing_ = true;
+      partner_halting_ = false;
       break;
     case InterconnectMessageType::kHalting:
-      LOG(WARNING) << Timestamp() << " " << options_.name
-                   << ": partner is halting without takeover: " << m.detail;
+      LOG(INFO) << options_.name << ": partner is halting without takeover: " << m.detail;
       partner_halting_ = true;
       break;
     case InterconnectMessageType::kRelinquishRequest:
-      if (state_ == FilerState::kServing && own_ != nullptr) {
-        RelinquishOwnLocked();
-        InterconnectMessage reply = Heartbeat();
-        reply.type = InterconnectMessageType::kFailing;
-        reply.detail = "relinquished for an administrative takeover";
-        interconnect_->Send(reply, absl::Now() + options_.heartbeat_interval * 2).IgnoreError();
-      }
+      relinquish_requested_ = true;
       break;
     case InterconnectMessageType::kGivebackDone:
-      // Only a hint to look now: the ownership record is what counts.
-      if (state_ == FilerState::kWaitingForGiveback && HandedBackLocked()) {
-        ReclaimOwnLocked("partner gave the volume back").IgnoreError();
-      }
-      break;
+      break;  // a hint: the ownership record is what counts
   }
+  wake_ = true;
 }
 
-void TakeoverController::MonitorLoop() {
-  const absl::Duration tick = options_.heartbeat_interval / 4;
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_ || halted_) return;
-      Tick();
-    }
-    absl::SleepFor(tick);
-  }
-}
-
-void TakeoverController::Tick() {
-  if (!paired_) return;
-  partner_mailbox_age_ = partner_mailbox_->Observe();
-  // Alive means its mailbox moved since we started watching, not merely "not stale yet".
-  if (partner_mailbox_->last_counter() != partner_first_counter_) partner_seen_ = true;
-  // A volume this filer serves but no longer owns (it was presumed dead) is let go at once.
-  if (own_ != nullptr) {
-    absl::Status owner = own_->guard->Check();
-    if (!owner.ok()) {
-      LOG(WARNING) << Timestamp() << " " << options_.name << ": lost own volume: " << owner;
-      RelinquishOwnLocked();
-    }
-  }
-  if (partner_ != nullptr) {
-    absl::Status owner = partner_->guard->Check();
-    if (!owner.ok()) {
-      LOG(WARNING) << Timestamp() << " " << options_.name << ": lost partner volume: " << owner;
-      Unserve(std::move(partner_), false);
-      if (state_ == FilerState::kTakeover) SetState(FilerState::kServing, "partner volume claimed");
-    }
-  }
-  const bool silent = PartnerSilent();
-  const bool dead = silent && PartnerMailboxStale() && !partner_halting_ &&
-                    (partner_seen_ || absl::Now() - started_ >= options_.takeover_grace);
-  switch (state_) {
-    case FilerState::kServing:
-      if (partner_failing_) {
-        TakeoverLocked("partner sent FAILING").IgnoreError();
-      } else if (dead) {
-        TakeoverLocked(absl::StrCat("partner missed ", options_.heartbeat_misses,
-                                    " heartbeats and its mailbox is stale"))
-            .IgnoreError();
-      } else if (silent && !partner_halting_ && !PartnerMailboxStale()) {
-        if (!reported_split_) {
-          LOG(WARNING) << Timestamp() << " " << options_.name
-                       << ": interconnect down but the partner's mailbox is fresh: the "
-                          "interconnect failed, not the partner; not taking over";
-          reported_split_ = true;
-        }
-      } else if (!silent) {
-        reported_split_ = false;
-      }
-      break;
-    case FilerState::kTakeover:
-      if (options_.auto_giveback && !silent && partner_state_ == FilerState::kWaitingForGiveback &&
-          absl::Now() - partner_waiting_since_ >= options_.auto_giveback_delay) {
-        GivebackLocked().IgnoreError();
-      }
-      break;
-    case FilerState::kWaitingForGiveback: {
-      if (HandedBackLocked()) {
-        ReclaimOwnLocked("partner gave the volume back").IgnoreError();
-      } else if (dead) {
-        ReclaimOwnLocked("the partner holding this filer's volume is gone").IgnoreError();
-      }
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-std::string TakeoverController::Status() {
+void TakeoverController::OnVolumeFailed(const std::string& volume, const absl::Status& why) {
+  LOG(ERROR) << options_.name << ": the " << volume << " volume failed: " << why;
   absl::MutexLock lock(&mu_);
-  std::string out;
-  auto line = [&out](absl::string_view key, const auto& value) {
-    absl::StrAppend(&out, key, "=", value, "\n");
+  if (volume == "own") {
+    own_failed_ = true;
+  } else {
+    partner_volume_failed_ = true;
+  }
+  wake_ = true;
+}
+
+// ---- the actor
+
+void TakeoverController::Run() {
+  const absl::Duration tick = options_.heartbeat_interval / 4;
+  while (Step()) {
+    absl::MutexLock lock(&mu_);
+    auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
+    mu_.AwaitWithTimeout(absl::Condition(&woken), tick);
+    wake_ = false;
+    if (stop_) return;
+  }
+}
+
+bool TakeoverController::Step() {
+  PairInputs in = Gather();
+  PairDecision decision = DecidePairAction(in, config_);
+  if (decision.interconnect_broken && !reported_broken_) {
+    LOG(WARNING) << Timestamp() << " " << options_.name
+                 << ": interconnect down but the partner's mailbox is fresh: the interconnect "
+                    "failed, not the partner; not taking over";
+  }
+  reported_broken_ = decision.interconnect_broken;
+  const bool retry_wait =
+      absl::Now() < retry_after_ && (decision.action == PairAction::kReclaimOwn ||
+                                     decision.action == PairAction::kTakeOverPartner);
+  if (decision.action != PairAction::kNone && !retry_wait) {
+    Carry(decision, in);
+    in.holds_own = own_ != nullptr;
+    in.holds_partner = partner_ != nullptr;
+  }
+  Publish(in, decision);
+  CompleteRequests(in, decision);
+  absl::MutexLock lock(&mu_);
+  return !halted_;
+}
+
+PairInputs TakeoverController::Gather() {
+  PairInputs in;
+  in.paired = paired_;
+  in.since_start = absl::Now() - started_;
+  in.holds_own = own_ != nullptr;
+  in.holds_partner = partner_ != nullptr;
+
+  // Storage, without any lock: whose mailboxes move, and who holds the own volume.
+  bool partner_moved = false;
+  auto partner_silence = [this, &partner_moved](const MailboxObservation& o, uint64_t first) {
+    if (!o.seen || o.entry.writer != options_.partner) return absl::InfiniteDuration();
+    if (o.entry.counter != first) partner_moved = true;
+    return o.unchanged();
   };
-  line("name", options_.name);
-  line("state", FilerStateName(state_));
-  line("address", options_.address);
-  line("volume", options_.volume);
-  line("epoch", own_epoch_);
-  line("primary_port", own_ != nullptr ? "open" : "closed");
+  const MailboxObservation own_obs = own_mailbox_->Observe();
+  if (paired_) {
+    const MailboxObservation partner_obs = partner_mailbox_->Observe();
+    in.partner_storage_silence =
+        std::min(partner_silence(own_obs, own_mailbox_first_counter_),
+                 partner_silence(partner_obs, partner_mailbox_first_counter_));
+  }
+  if (in.holds_own) {
+    in.own_record = OwnRecord::kHeldBySelf;
+  } else {
+    absl::StatusOr<OwnerRead> read = OwnershipStore(own_storage_->ownership_record()).Read();
+    if (!read.ok() || read->state == BlockState::kDamaged) {
+      in.own_record = OwnRecord::kUnknown;
+    } else if (read->state == BlockState::kBlank ||
+               read->record.state == OwnershipState::kReleased) {
+      in.own_record = OwnRecord::kFree;
+    } else if (read->record.owner == options_.partner) {
+      in.own_record = OwnRecord::kHeldByPartner;
+    } else if (read->record.owner == options_.name &&
+               (read->record.incarnation != incarnation_ || !paired_)) {
+      // An earlier run of this filer (or this one, after its volume failed, with no partner to
+      // take it): free once nothing renews it.
+      const bool renewing = own_obs.seen && own_obs.entry.writer == options_.name &&
+                            own_obs.entry.incarnation == read->record.incarnation &&
+                            own_obs.unchanged() < config_.detection;
+      in.own_record = renewing ? OwnRecord::kUnknown : OwnRecord::kFree;
+    } else {
+      in.own_record = OwnRecord::kUnknown;
+    }
+  }
+
+  absl::MutexLock lock(&mu_);
+  if (partner_moved) partner_heard_ = true;
+  in.since_heard =
+      interconnect_ != nullptr ? interconnect_->SinceLastHeard() : absl::InfiniteDuration();
+  in.partner_state = partner_state_;
+  in.partner_waiting_for = partner_waiting_since_ == absl::InfiniteFuture()
+                               ? absl::ZeroDuration()
+                               : absl::Now() - partner_waiting_since_;
+  in.partner_failing = partner_failing_;
+  in.partner_halting = partner_halting_;
+  in.relinquish_requested = relinquish_requested_;
+  in.partner_seen_alive = partner_heard_;
+  in.own_failed = own_failed_;
+  in.partner_volume_failed = partner_volume_failed_;
+  for (const Request* r : requests_) {
+    if (r->done) continue;
+    if (r->kind == RequestKind::kHalt) in.admin_halt = true;
+    if (r->kind == RequestKind::kTakeover) in.admin_takeover = true;
+    if (r->kind == RequestKind::kGiveback) in.admin_giveback = true;
+  }
+  return in;
+}
+
+void TakeoverController::Carry(const PairDecision& d, const PairInputs& in) {
+  switch (d.action) {
+    case PairAction::kNone:
+      return;
+    case PairAction::kHalt: {
+      bool takeover = false;
+      {
+        absl::MutexLock lock(&mu_);
+        for (const Request* r : requests_) {
+          if (r->kind == RequestKind::kHalt && r->takeover) takeover = true;
+        }
+      }
+      DoHalt(takeover);
+      return;
+    }
+    case PairAction::kDropOwn: {
+      own_->Drop(d.reason);
+      own_.reset();
+      {
+        absl::MutexLock lock(&mu_);
+        own_failed_ = false;
+      }
+      NoteChange(absl::StrCat("dropped own volume: ", d.reason));
+      if (paired_) SendFailing("own volume failed on this filer");
+      retry_after_ = absl::Now() + kRetryAfterFailure;
+      return;
+    }
+    case PairAction::kDropPartner:
+      partner_->Drop(d.reason);
+      partner_.reset();
+      {
+        absl::MutexLock lock(&mu_);
+        partner_volume_failed_ = false;
+      }
+      NoteChange(absl::StrCat("dropped partner volume: ", d.reason));
+      return;
+    case PairAction::kRelinquishOwn:
+      ReleaseOwn(d.reason);
+      {
+        absl::MutexLock lock(&mu_);
+        relinquish_requested_ = false;
+      }
+      SendFailing("relinquished for an administrative takeover");
+      return;
+    case PairAction::kReclaimOwn:
+      AcquireOwn(d.reason);
+      return;
+    case PairAction::kTakeOverPartner:
+      AcquirePartner(d.reason);
+      return;
+    case PairAction::kGiveBack:
+      ReleasePartner(true, d.reason);
+      return;
+  }
+  (void)in;
+}
+
+void TakeoverController::AcquireOwn(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    published_.action_in_progress = "claiming own volume";
+  }
+  LOG(INFO) << Timestamp() << " " << options_.name << ": claiming own volume (" << reason << ")";
+  const absl::Time deadline = absl::Now() + kAcquireTimeout + options_.lease_duration * 2;
+  absl::StatusOr<std::unique_ptr<HeldVolume>> held = HeldVolume::Acquire(
+      own_storage_.get(), own_mailbox_->last(), fabric_, VolumeOptions(true), deadline);
+  absl::MutexLock lock(&mu_);
+  published_.action_in_progress.clear();
+  if (!held.ok()) {
+    LOG(ERROR) << options_.name << ": cannot serve own volume: " << held.status();
+    retry_after_ = absl::Now() + kRetryAfterFailure;
+    if (!started_serving_ && start_error_.ok()) start_error_ = held.status();
+    return;
+  }
+  own_ = std::move(*held);
+  relinquish_requested_ = false;
+  started_serving_ = true;
+  published_.last_change =
+      absl::StrCat(Timestamp(), " serving own volume at epoch ", own_->epoch(), " (", reason, ")");
+  LOG(INFO) << options_.name << ": " << published_.last_change;
+}
+
+void TakeoverController::AcquirePartner(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    published_.action_in_progress = "taking over the partner's volume";
+  }
+  LOG(WARNING) << Timestamp() << " " << options_.name << ": taking over " << options_.partner
+               << "'s volume: " << reason;
+  const absl::Time deadline = absl::Now() + kAcquireTimeout + options_.lease_duration * 2;
+  absl::StatusOr<std::unique_ptr<HeldVolume>> held = HeldVolume::Acquire(
+      partner_storage_.get(), partner_mailbox_->last(), fabric_, VolumeOptions(false), deadline);
+  {
+    absl::MutexLock lock(&mu_);
+    published_.action_in_progress.clear();
+    if (!held.ok()) {
+      LOG(ERROR) << options_.name << ": takeover failed: " << held.status();
+      retry_after_ = absl::Now() + kRetryAfterFailure;
+      return;
+    }
+    partner_failing_ = false;
+  }
+  partner_ = std::move(*held);
+  NoteChange(absl::StrCat("took over ", options_.partner, "'s volume at epoch ", partner_->epoch(),
+                          ": ", reason));
+}
+
+void TakeoverController::ReleasePartner(bool notice, const std::string& why) {
+  LOG(WARNING) << Timestamp() << " " << options_.name << ": giving back " << options_.partner
+               << "'s volume (" << why << ")";
+  absl::Status s = partner_->Release(
+      notice, absl::StrCat(options_.name, " hands the volume back to ", options_.partner),
+      kDrainTimeout);
+  partner_.reset();
+  if (!s.ok()) LOG(ERROR) << options_.name << ": giveback was not clean: " << s;
+  NoteChange(absl::StrCat("gave back ", options_.partner, "'s volume (", why, ")"));
+  SendToPartner(InterconnectMessageType::kGivebackDone, "");
+}
+
+void TakeoverController::ReleaseOwn(const std::string& why) {
+  absl::Status s = own_->Release(false, "", kDrainTimeout);
+  own_.reset();
+  if (!s.ok()) LOG(ERROR) << options_.name << ": own volume not released cleanly: " << s;
+  NoteChange(absl::StrCat("released own volume (", why, ")"));
+}
+
+void TakeoverController::DoHalt(bool takeover) {
+  {
+    absl::MutexLock lock(&mu_);
+    published_.state = FilerState::kHalting;
+  }
+  published_state_ = FilerState::kHalting;
+  if (partner_ != nullptr) {
+    partner_->Release(true, absl::StrCat(options_.name, " is halting"), kDrainTimeout)
+        .IgnoreError();
+    partner_.reset();
+  }
   if (own_ != nullptr) {
-    filer::ServiceCounters c = own_->service->counters();
-    line("requests", c.requests);
-    line("replays", c.replays);
-    line("connections", own_->port->connections());
+    own_->Release(false, "", kDrainTimeout).IgnoreError();
+    own_.reset();
   }
   if (paired_) {
-    line("partner", options_.partner);
-    line("partner_state", FilerStateName(partner_state_));
-    line("partner_volume", options_.partner_volume);
-    line("secondary_port", partner_ != nullptr ? "open" : "closed");
-    if (partner_ != nullptr) {
-      filer::ServiceCounters c = partner_->service->counters();
-      line("partner_epoch", partner_->guard->epoch());
-      line("secondary_requests", c.requests);
-      line("secondary_replays", c.replays);
-      line("secondary_connections", partner_->port->connections());
-    }
-    line("interconnect", interconnect_->cut()         ? "cut"
-                         : interconnect_->connected() ? "connected"
-                                                      : "down");
-    line("heartbeat_age_ms", Millis(interconnect_->SinceLastHeard()));
-    line("partner_mailbox_age_ms", Millis(partner_mailbox_age_));
+    SendToPartner(takeover ? InterconnectMessageType::kFailing : InterconnectMessageType::kHalting,
+                  takeover ? "halted by the administrator" : "halted without takeover");
   }
-  return out;
+  NoteChange(takeover ? "halted (partner takes over)" : "halted");
+  absl::MutexLock lock(&mu_);
+  halted_ = true;
 }
 
-absl::Status TakeoverController::Takeover() {
+void TakeoverController::NoteChange(const std::string& what) {
+  const FilerState state = ComputeState();
   absl::MutexLock lock(&mu_);
-  if (!paired_) return absl::FailedPreconditionError("this filer has no partner");
-  if (partner_ != nullptr) return absl::FailedPreconditionError("already in takeover");
-  if (state_ != FilerState::kServing) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot take over while ", FilerStateName(state_)));
+  published_.last_change = absl::StrCat(Timestamp(), " ", FilerStateName(state), ": ", what);
+  LOG(INFO) << options_.name << ": " << published_.last_change;
+}
+
+void TakeoverController::Publish(const PairInputs& in, const PairDecision& decision) {
+  Published p;
+  {
+    absl::MutexLock lock(&mu_);
+    p.last_change = published_.last_change;
+    p.action_in_progress = published_.action_in_progress;
+    p.state = halted_ ? FilerState::kHalting : ComputeState();
   }
-  if (!PartnerSilent()) {
-    InterconnectMessage m = Heartbeat();
-    m.type = InterconnectMessageType::kRelinquishRequest;
-    absl::Status s = interconnect_->Send(m, absl::Now() + absl::Seconds(1));
-    if (!s.ok()) return s;
-    auto done = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return partner_ != nullptr; };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&done), absl::Now() + kRelinquishTimeout)) {
-      return absl::DeadlineExceededError("partner did not relinquish its volume");
+  if (own_ != nullptr) {
+    p.own_epoch = own_->epoch();
+    p.primary_open = true;
+    p.own_counters = own_->service()->counters();
+    p.own_connections = own_->port()->connections();
+    p.own_lease = own_->lease_status();
+  }
+  if (partner_ != nullptr) {
+    p.partner_epoch = partner_->epoch();
+    p.secondary_open = true;
+    p.partner_counters = partner_->service()->counters();
+    p.partner_connections = partner_->port()->connections();
+    p.partner_lease = partner_->lease_status();
+  }
+  p.partner_storage_silence = in.partner_storage_silence;
+  p.interconnect_broken = decision.interconnect_broken;
+  p.takeover_possible = TakeoverPossible(in, config_, &p.takeover_impossible_because);
+  published_state_ = p.state;
+  published_epoch_ = p.own_epoch;
+  absl::MutexLock lock(&mu_);
+  if (!started_serving_ && paired_ && in.own_record == OwnRecord::kHeldByPartner) {
+    started_serving_ = true;  // waits for giveback
+    p.last_change = absl::StrCat(Timestamp(), " waiting-for-giveback: ", options_.partner,
+                                 " holds this filer's volume");
+    LOG(INFO) << options_.name << ": " << p.last_change;
+  }
+  published_ = std::move(p);
+}
+
+void TakeoverController::CompleteRequests(const PairInputs& in, const PairDecision& decision) {
+  const bool holds_own = own_ != nullptr;
+  const bool holds_partner = partner_ != nullptr;
+  const FilerState state = ComputeState();
+  bool ask_partner = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (Request* r : requests_) {
+      if (r->done) continue;
+      switch (r->kind) {
+        case RequestKind::kHalt:
+          if (halted_) r->done = true;
+          break;
+        case RequestKind::kGiveback:
+          if (!holds_partner) {
+            r->done = true;
+            if (decision.action != PairAction::kGiveBack) {
+              r->result =
+                  absl::FailedPreconditionError(absl::StrCat(options_.name, " is not in takeover"));
+            }
+          }
+          break;
+        case RequestKind::kTakeover:
+          if (holds_partner) {
+            r->done = true;
+          } else if (!paired_) {
+            r->done = true;
+            r->result = absl::FailedPreconditionError("this filer has no partner");
+          } else if (!holds_own) {
+            r->done = true;
+            r->result = absl::FailedPreconditionError(
+                absl::StrCat("cannot take over while ", FilerStateName(state)));
+          } else if (decision.ask_partner_to_relinquish && !r->asked_partner) {
+            r->asked_partner = true;
+            ask_partner = true;
+          } else if (in.since_heard > config_.detection &&
+                     in.partner_storage_silence < config_.detection) {
+            r->done = true;
+            r->result = absl::FailedPreconditionError(
+                "the partner's mailbox is fresh but the interconnect is down: refusing a takeover "
+                "that could split the brain");
+          }
+          break;
+      }
+      if (!r->done && absl::Now() >= r->deadline) {
+        r->done = true;
+        r->result = absl::DeadlineExceededError("the request was not carried out in time");
+      }
     }
-    return absl::OkStatus();
   }
-  if (PartnerMailboxStale()) return TakeoverLocked("administrative takeover of a silent partner");
-  return absl::FailedPreconditionError(
-      "the partner's mailbox is fresh but the interconnect is down: refusing a takeover that "
-      "could split the brain");
+  if (ask_partner) {
+    SendToPartner(InterconnectMessageType::kRelinquishRequest, "administrative takeover");
+  }
+}
+
+absl::Status TakeoverController::PostAndWait(Request request) {
+  absl::MutexLock lock(&mu_);
+  if (halted_ && request.kind != RequestKind::kHalt) {
+    return absl::FailedPreconditionError("this filer is halted");
+  }
+  requests_.push_back(&request);
+  wake_ = true;
+  auto done = [&request]() { return request.done; };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&done), request.deadline + absl::Seconds(1))) {
+    request.result = absl::DeadlineExceededError("no answer from the controller in time");
+  }
+  requests_.erase(std::find(requests_.begin(), requests_.end(), &request));
+  return request.result;
+}
+
+// ---- AdminHandler
+
+absl::Status TakeoverController::Takeover() {
+  Request r;
+  r.kind = RequestKind::kTakeover;
+  r.deadline = absl::Now() + kRequestTimeout;
+  return PostAndWait(std::move(r));
 }
 
 absl::Status TakeoverController::Giveback() {
-  absl::MutexLock lock(&mu_);
-  return GivebackLocked();
+  Request r;
+  r.kind = RequestKind::kGiveback;
+  r.deadline = absl::Now() + kRequestTimeout;
+  return PostAndWait(std::move(r));
 }
 
 absl::Status TakeoverController::Halt(bool takeover) {
-  absl::MutexLock lock(&mu_);
-  if (halted_) return absl::OkStatus();
-  SetState(FilerState::kHalting, takeover ? "halt with takeover" : "halt");
-  if (own_ != nullptr) Unserve(std::move(own_), false);
-  if (partner_ != nullptr) Unserve(std::move(partner_), false);
-  if (paired_) {
-    InterconnectMessage m = Heartbeat();
-    m.type = takeover ? InterconnectMessageType::kFailing : InterconnectMessageType::kHalting;
-    m.detail = takeover ? "halted by the administrator" : "halted without takeover";
-    absl::Status s = interconnect_->Send(m, absl::Now() + options_.heartbeat_interval * 2);
-    LOG(WARNING) << Timestamp() << " " << options_.name << ": sent "
-                 << (takeover ? "FAILING" : "HALTING") << ": " << s;
+  Request r;
+  r.kind = RequestKind::kHalt;
+  r.takeover = takeover;
+  r.deadline = absl::Now() + kRequestTimeout;
+  {
+    absl::MutexLock lock(&mu_);
+    if (halted_) return absl::OkStatus();
   }
-  halted_ = true;
-  return absl::OkStatus();
+  return PostAndWait(std::move(r));
 }
 
 bool TakeoverController::WaitForHalt(absl::Time deadline) {
@@ -468,6 +634,68 @@ absl::Status TakeoverController::SetInterconnectCut(bool cut) {
   LOG(WARNING) << Timestamp() << " " << options_.name << ": interconnect "
                << (cut ? "cut (test hook)" : "restored");
   return absl::OkStatus();
+}
+
+std::string TakeoverController::Status() {
+  Published p;
+  FilerState partner_state;
+  {
+    absl::MutexLock lock(&mu_);
+    p = published_;
+    partner_state = partner_state_;
+  }
+  std::string out;
+  auto line = [&out](absl::string_view key, const auto& value) {
+    absl::StrAppend(&out, key, "=", value, "\n");
+  };
+  auto lease_left = [](const LeaseStatus& l) {
+    return l.valid ? Millis(std::max(absl::ZeroDuration(), l.until - LeaseClockNow())) : -1;
+  };
+  line("name", options_.name);
+  line("state", FilerStateName(p.state));
+  line("address", options_.address);
+  line("volume", own_storage_ != nullptr ? own_storage_->description() : options_.volume);
+  line("epoch", p.own_epoch);
+  line("primary_port", p.primary_open ? "open" : "closed");
+  line("durable", options_.service.durable ? "yes" : "NO (acknowledged writes can be lost)");
+  line("fence_guard", guard_ == nullptr ? "none" : guard_->alive() ? "running" : "DEAD");
+  if (p.primary_open) {
+    line("requests", p.own_counters.requests);
+    line("replays", p.own_counters.replays);
+    line("connections", p.own_connections);
+    line("lease_ms_left", lease_left(p.own_lease));
+    line("reply_log_live_entries", p.own_counters.log.live_entries);
+    line("reply_log_batches", p.own_counters.log.batches);
+    line("resolved_intents", p.own_counters.resolved_intents);
+  }
+  if (!p.action_in_progress.empty()) line("in_progress", p.action_in_progress);
+  if (!p.last_change.empty()) line("last_change", p.last_change);
+  if (paired_) {
+    line("partner", options_.partner);
+    line("partner_state", FilerStateName(partner_state));
+    line("partner_volume",
+         partner_storage_ != nullptr ? partner_storage_->description() : options_.partner_volume);
+    line("secondary_port", p.secondary_open ? "open" : "closed");
+    if (p.secondary_open) {
+      line("partner_epoch", p.partner_epoch);
+      line("secondary_requests", p.partner_counters.requests);
+      line("secondary_replays", p.partner_counters.replays);
+      line("secondary_connections", p.partner_connections);
+      line("partner_lease_ms_left", lease_left(p.partner_lease));
+      line("secondary_resolved_intents", p.partner_counters.resolved_intents);
+    }
+    line("interconnect", interconnect_->cut()         ? "cut"
+                         : interconnect_->connected() ? "connected"
+                                                      : "down");
+    line("heartbeat_age_ms", Millis(interconnect_->SinceLastHeard()));
+    line("partner_mailbox_age_ms", Millis(p.partner_storage_silence));
+    line("takeover_possible", p.takeover_possible ? "yes" : "no");
+    if (!p.takeover_possible) line("takeover_impossible_because", p.takeover_impossible_because);
+    if (p.interconnect_broken) {
+      line("warning", "interconnect down while the partner's storage heartbeat is fresh");
+    }
+  }
+  return out;
 }
 
 }  // namespace cluster

@@ -1,26 +1,29 @@
 // Copyright 2026 The vifiler Authors.
 //
-// TakeoverController: one filer of an HA pair. Serves its own volume on its primary port, keeps
-// the interconnect and its mailbox heartbeat going, watches its partner, and takes over the
-// partner's volume on the secondary port when the partner fails; gives it back on request.
+// TakeoverController: one filer of an HA pair (or a single filer without a partner). Serves its
+// own volume on its primary port, keeps the interconnect going, watches its partner through the
+// interconnect and through the mailboxes on shared storage, takes over the partner's volume on
+// its secondary port when the partner fails, and gives it back.
 //
-// Contract (DESIGN.md, "Failover, on a time line" and the invariants):
-//  - At start the filer reads its volume's ownership record: if its partner holds it, it waits
-//    for giveback instead of serving (its primary port stays closed).
-//  - Takeover happens when the partner sends FAILING, or when it has missed heartbeat_misses
-//    heartbeats AND its mailbox on the shared storage is stale for as long. A fresh mailbox
-//    with a silent interconnect means a broken interconnect: no takeover, the state is
-//    reported and watched. A partner that announced HALTING is not taken over.
-//  - Takeover claims the partner volume with a higher epoch, opens it (reply cache and
-//    handles come with it) and only then starts the secondary port. The secondary port exists
-//    only in the takeover state.
-//  - Every mutation on either volume is guarded by the epoch this filer claimed; a filer that
-//    finds its own volume claimed by its partner stops serving it and waits for giveback.
-//  - Giveback: notice to the secondary-port clients, refuse new requests, drain, close the
-//    secondary port, transfer ownership back, tell the partner (GIVEBACK_DONE); the partner
-//    reclaims its volume and opens its primary port.
-//  - Every state change is logged with a timestamp.
-// Thread-safe.
+// Design: one actor thread makes every change. Each tick (a quarter heartbeat interval, or
+// sooner when an event arrives) it
+//   1. observes, without any lock: the mailboxes on storage (the partner's lease heartbeats),
+//      and its own volume's ownership record while it does not hold it;
+//   2. takes a snapshot of the events (interconnect messages, admin requests, failed volumes)
+//      under a short lock;
+//   3. asks DecidePairAction (cluster/pair_state_machine.h: every rule of the pair, pure);
+//   4. carries the action out, without any lock: claiming a volume waits out the previous
+//      holder's lease, activating it mounts it with journal recovery and recovers its reply
+//      log (cluster/held_volume.h). Heartbeats, the admin port and Status() never wait for it.
+// Admin requests (takeover, giveback, halt) are queued for the actor and answered when it has
+// acted, within a deadline.
+//
+// Safety rests on storage, not on the interconnect: a volume is used only under a lease on it
+// (cluster/lease.h), taken only by a claim that waits out every lease its previous holder could
+// still have (cluster/claim.h), and enforced by the fence guard (cluster/fence_guard.h) even if
+// this process is frozen. A silent interconnect with a live mailbox is a broken link: reported,
+// never taken over.
+// Every state change is logged with its reason. Thread-safe.
 
 #ifndef VIFILER_CLUSTER_TAKEOVER_CONTROLLER_H_
 #define VIFILER_CLUSTER_TAKEOVER_CONTROLLER_H_
@@ -29,18 +32,21 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cluster/admin_handler.h"
+#include "cluster/fence_guard.h"
 #include "cluster/filer_state.h"
+#include "cluster/held_volume.h"
 #include "cluster/interconnect.h"
-#include "cluster/mailbox.h"
-#include "cluster/ownership.h"
-#include "filer/data_access_port.h"
+#include "cluster/lease_mailbox.h"
+#include "cluster/pair_state_machine.h"
 #include "filer/volume_service.h"
+#include "storage/volume_storage.h"
 #include "transport/fabric.h"
 #include "transport/name_resolver.h"
 
@@ -49,7 +55,7 @@ namespace cluster {
 
 struct PairOptions {
   std::string name;
-  std::string volume;
+  std::string volume;  // a directory or a block device formatted by vifilerd --format
   std::string address;
   std::string partner;  // empty: a single filer without a partner
   std::string partner_volume;
@@ -58,24 +64,36 @@ struct PairOptions {
   uint16_t interconnect_discriminator = 7302;
   absl::Duration heartbeat_interval = absl::Milliseconds(100);
   int heartbeat_misses = 3;
+  // Lease on a held volume (renewed every heartbeat_interval) and the claimant's margin.
+  absl::Duration lease_duration = absl::Milliseconds(600);
+  absl::Duration claim_margin = absl::Milliseconds(100);
   bool auto_giveback = false;
   // A partner not seen alive since this filer started is taken over silently only after this.
   absl::Duration takeover_grace = absl::Seconds(5);
   // With auto_giveback: how long the partner must have been waiting for giveback.
   absl::Duration auto_giveback_delay = absl::Seconds(2);
-  filer::ServiceOptions service;  // service.filer_name is set from name
+  // Where device volumes get their dm device nodes and mount points.
+  std::string run_dir = "/run/vifiler";
+  storage::VolumeStorageOptions storage;
+  filer::ServiceOptions service;  // service.filer_name and epoch are set per volume
 };
 
 class TakeoverController : public AdminHandler {
  public:
+  // guard: the fence guard spawned by the process (not owned; may be null in tests, then a
+  // frozen filer is not stopped).
   TakeoverController(transport::Fabric* fabric, transport::NameResolver* resolver,
-                     PairOptions options);
+                     PairOptions options, FenceGuard* guard);
   ~TakeoverController() override;
   TakeoverController(const TakeoverController&) = delete;
   TakeoverController& operator=(const TakeoverController&) = delete;
 
+  // Opens both volumes' storage, refuses to start when another process serves this filer's
+  // volume, then starts the interconnect and the actor (which claims the own volume unless the
+  // partner holds it). Returns once the own volume is served or known to be held by the
+  // partner, or with the error that stopped it.
   absl::Status Start();
-  // Blocks until Halt() ran (admin or signal) or the deadline passes; true when halted.
+  // Blocks until halted (admin, signal) or the deadline passes; true when halted.
   bool WaitForHalt(absl::Time deadline);
   // Best-effort FAILING to the partner from a dying process (fatal signal path).
   void SendFailing(const std::string& reason);
@@ -90,68 +108,103 @@ class TakeoverController : public AdminHandler {
   absl::Status SetInterconnectCut(bool cut) override;
 
  private:
-  // A volume this filer serves: the service and the port it is served on.
-  struct Served {
-    std::unique_ptr<OwnershipGuard> guard;
-    std::unique_ptr<filer::VolumeService> service;
-    std::unique_ptr<filer::DataAccessPort> port;
+  enum class RequestKind { kTakeover, kGiveback, kHalt };
+  struct Request {
+    RequestKind kind;
+    bool takeover = false;  // halt: with takeover
+    absl::Time deadline;
+    bool done = false;
+    absl::Status result;
+    bool asked_partner = false;
+  };
+  // What the actor publishes for Status() and heartbeats.
+  struct Published {
+    FilerState state = FilerState::kStarting;
+    uint64_t own_epoch = 0;
+    uint64_t partner_epoch = 0;
+    bool primary_open = false;
+    bool secondary_open = false;
+    filer::ServiceCounters own_counters;
+    filer::ServiceCounters partner_counters;
+    int own_connections = 0;
+    int partner_connections = 0;
+    LeaseStatus own_lease;
+    LeaseStatus partner_lease;
+    absl::Duration partner_storage_silence = absl::InfiniteDuration();
+    bool interconnect_broken = false;
+    bool takeover_possible = false;
+    std::string takeover_impossible_because;
+    std::string last_change;  // "2026-12-01 12:00:00.000 takeover: partner sent FAILING"
+    std::string action_in_progress;
   };
 
-  void MonitorLoop();
-  void Tick();
+  void Run();
+  // One tick: observe, decide, act. Returns false once halted.
+  bool Step();
+  PairInputs Gather();
+  void Carry(const PairDecision& decision, const PairInputs& in);
+  void AcquireOwn(const std::string& reason);
+  void AcquirePartner(const std::string& reason);
+  void ReleasePartner(bool notice, const std::string& why);
+  void ReleaseOwn(const std::string& why);
+  void DoHalt(bool takeover);
+  void Publish(const PairInputs& in, const PairDecision& decision);
+  void CompleteRequests(const PairInputs& in, const PairDecision& decision);
+  void NoteChange(const std::string& what);
+  absl::Status PostAndWait(Request request);
   void OnMessage(const InterconnectMessage& message);
+  void OnVolumeFailed(const std::string& volume, const absl::Status& why);
   InterconnectMessage Heartbeat();
-
-  // Claims the volume at dir (epoch + 1), opens it and starts a port on discriminator.
-  absl::StatusOr<std::unique_ptr<Served>> Serve(const std::string& dir, uint16_t discriminator,
-                                                const std::string& label);
-  // Closes the port after draining; with notice, tells its clients first.
-  void Unserve(std::unique_ptr<Served> served, bool notice);
-  absl::Status TakeoverLocked(const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status GivebackLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status ReclaimOwnLocked(const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RelinquishOwnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SetState(FilerState state, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool PartnerSilent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool HandedBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool PartnerMailboxStale() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Duration Threshold() const {
-    return options_.heartbeat_interval * options_.heartbeat_misses;
-  }
+  void SendToPartner(InterconnectMessageType type, const std::string& detail);
+  HeldVolumeOptions VolumeOptions(bool own) const;
+  FilerState ComputeState() const;
 
   transport::Fabric* const fabric_;
   transport::NameResolver* const resolver_;
   const PairOptions options_;
+  FenceGuard* const guard_;
   const bool paired_;
   const uint64_t incarnation_;
+  const absl::Time started_ = absl::Now();
+  PairConfig config_;
+
+  // Storage of both volumes (opened by Start, used by the actor only).
+  std::unique_ptr<storage::VolumeStorage> own_storage_;
+  std::unique_ptr<storage::VolumeStorage> partner_storage_;
+  std::unique_ptr<MailboxObserver> own_mailbox_;
+  std::unique_ptr<MailboxObserver> partner_mailbox_;
+  uint64_t own_mailbox_first_counter_ = 0;
+  uint64_t partner_mailbox_first_counter_ = 0;
+  // Held by the actor thread only.
+  std::unique_ptr<HeldVolume> own_;
+  std::unique_ptr<HeldVolume> partner_;
+  absl::Time retry_after_ = absl::InfinitePast();  // after a failed acquisition
+  bool reported_broken_ = false;
 
   std::unique_ptr<Interconnect> interconnect_;
-  std::unique_ptr<MailboxWriter> mailbox_;
-  std::unique_ptr<MailboxReader> partner_mailbox_;
 
   mutable absl::Mutex mu_;
-  FilerState state_ ABSL_GUARDED_BY(mu_) = FilerState::kStarting;
-  std::unique_ptr<Served> own_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<Served> partner_ ABSL_GUARDED_BY(mu_);
-  uint64_t own_epoch_ ABSL_GUARDED_BY(mu_) = 0;
-  // What the partner told us.
+  // Events, written by other threads.
   FilerState partner_state_ ABSL_GUARDED_BY(mu_) = FilerState::kStarting;
   uint64_t partner_incarnation_ ABSL_GUARDED_BY(mu_) = 0;
   bool partner_failing_ ABSL_GUARDED_BY(mu_) = false;
   bool partner_halting_ ABSL_GUARDED_BY(mu_) = false;
+  bool relinquish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool partner_heard_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time partner_waiting_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  absl::Duration partner_mailbox_age_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
-  bool reported_split_ ABSL_GUARDED_BY(mu_) = false;
-  bool halted_ ABSL_GUARDED_BY(mu_) = false;
+  bool own_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool partner_volume_failed_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Request*> requests_ ABSL_GUARDED_BY(mu_);
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  const absl::Time started_ = absl::Now();
-  // The partner was seen alive (heard, or its mailbox moved) since this filer started.
-  bool partner_seen_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t partner_first_counter_ ABSL_GUARDED_BY(mu_) = 0;
-  // Read by the heartbeat without mu_, so a long drain never delays heartbeats.
+  bool halted_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_serving_ ABSL_GUARDED_BY(mu_) = false;  // own served, or known held by partner
+  absl::Status start_error_ ABSL_GUARDED_BY(mu_);
+  Published published_ ABSL_GUARDED_BY(mu_);
+  // Read by heartbeats without mu_.
   std::atomic<FilerState> published_state_{FilerState::kStarting};
   std::atomic<uint64_t> published_epoch_{0};
-  std::thread monitor_;
+  std::thread actor_;
 };
 
 }  // namespace cluster

@@ -38,6 +38,9 @@ class DeviceVolumeStorage : public VolumeStorage {
   std::string description() const override;
   BlockFile* ownership_record() override { return ownership_.get(); }
   BlockFile* mailbox() override { return mailbox_.get(); }
+  std::vector<std::string> fence_devices() const override { return {meta_name_, fs_name_}; }
+  std::string mailbox_path() const override { return device_; }
+  uint64_t mailbox_offset() const override { return layout_.mailbox.offset; }
   absl::StatusOr<ActiveVolume> Activate() override;
   absl::Status Deactivate() override;
   absl::Status Fence() override;

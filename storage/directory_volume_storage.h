@@ -27,6 +27,9 @@ class DirectoryVolumeStorage : public VolumeStorage {
   std::string description() const override;
   BlockFile* ownership_record() override { return ownership_.get(); }
   BlockFile* mailbox() override { return mailbox_.get(); }
+  std::vector<std::string> fence_devices() const override { return {}; }
+  std::string mailbox_path() const override { return MetaPath("mailbox"); }
+  uint64_t mailbox_offset() const override { return 0; }
   absl::StatusOr<ActiveVolume> Activate() override;
   absl::Status Deactivate() override { return absl::OkStatus(); }
   absl::Status Fence() override { return absl::OkStatus(); }

@@ -93,6 +93,14 @@ class VolumeStorage {
   // Raw, unfenced access for monitoring and claiming; one block each.
   virtual BlockFile* ownership_record() = 0;
   virtual BlockFile* mailbox() = 0;
+  // Where mailbox() is: a file or the device, and the byte offset of its block (the fence
+  // guard writes a last, released beat there after fencing a volume of a filer that died).
+  virtual std::string mailbox_path() const = 0;
+  virtual uint64_t mailbox_offset() const = 0;
+
+  // The dm devices Activate() creates (empty for directories): known before activation, so a
+  // lease can tell the fence guard what to fence before the volume is mounted.
+  virtual std::vector<std::string> fence_devices() const = 0;
 
   virtual absl::StatusOr<ActiveVolume> Activate() = 0;
   virtual absl::Status Deactivate() = 0;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -16,17 +17,43 @@
 
 #include "absl/strings/str_cat.h"
 #include "cluster/admin_server.h"
+#include "cluster/fence_guard.h"
 #include "cluster/takeover_controller.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "storage/device_format.h"
+#include "storage/volume_storage.h"
 #include "transport/fabric.h"
 #include "transport/name_resolver.h"
 
 DEFINE_string(name, "", "this filer's name (required), e.g. filer-a");
-DEFINE_string(volume, "", "directory holding this filer's volume (required)");
+DEFINE_string(volume, "",
+              "this filer's volume (required): a directory, or a block device reachable by both "
+              "filers and prepared with --format");
 DEFINE_string(address, "", "host address the filer listens on (required), e.g. 127.0.0.2");
 DEFINE_string(partner, "", "name of the partner filer (empty: no partner, no failover)");
-DEFINE_string(partner_volume, "", "directory of the partner's volume, on storage both reach");
+DEFINE_string(partner_volume, "",
+              "the partner's volume, on storage both filers reach (a directory or a device)");
+DEFINE_bool(format, false,
+            "prepare the block device --volume as a vifiler volume (header, ownership record, "
+            "mailbox, reply log, ext4) and exit; refuses a device that holds a volume or a "
+            "file system unless --force_format");
+DEFINE_bool(force_format, false, "with --format: overwrite whatever the device holds");
+DEFINE_string(format_label, "", "with --format: the volume's label (default: --name)");
+DEFINE_uint32(reply_log_mb, 16,
+              "size of the reply log of a volume made by --format, or of a "
+              "directory volume's reply log when it is created");
+DEFINE_uint32(lease_ms, 600,
+              "lease on a held volume, renewed every heartbeat interval on storage: a filer "
+              "that cannot renew it stops (the fence guard kills it), and the partner takes "
+              "over no sooner than this after the last renewal it saw");
+DEFINE_uint32(claim_margin_ms, 100,
+              "margin a taker adds to the lease (clock rate differences, scheduling)");
+DEFINE_uint32(guard_margin_ms, 100,
+              "the fence guard fences and stops this filer this long before an unrenewed lease "
+              "ends");
+DEFINE_string(run_dir, "/run/vifiler",
+              "where device volumes get their device-mapper nodes and mount points");
 DEFINE_uint32(primary_discriminator, 7300, "discriminator of the primary data access port");
 DEFINE_uint32(secondary_discriminator, 7301,
               "discriminator of the secondary data access port (takeover only)");
@@ -101,7 +128,23 @@ void InstallFatalHandlers(cluster::TakeoverController* controller) {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, OnFatalSignal);
 }
 
-int Main() {
+int Format() {
+  storage::FormatOptions o;
+  o.label = FLAGS_format_label.empty() ? FLAGS_name : FLAGS_format_label;
+  o.log_bytes = uint64_t{FLAGS_reply_log_mb} << 20;
+  o.force = FLAGS_force_format;
+  o.run_dir = FLAGS_run_dir;
+  absl::StatusOr<storage::DeviceLayout> layout = storage::FormatDevice(FLAGS_volume, o);
+  if (!layout.ok()) return Fatal(std::string(layout.status().message()));
+  printf("vifilerd: %s is now volume '%s'\n", FLAGS_volume.c_str(), o.label.c_str());
+  return 0;
+}
+
+int Main(cluster::FenceGuard* guard) {
+  if (FLAGS_format) {
+    if (FLAGS_volume.empty()) return Fatal("--format needs --volume=DEVICE");
+    return Format();
+  }
   if (FLAGS_name.empty() || FLAGS_volume.empty() || FLAGS_address.empty()) {
     return Fatal("--name, --volume and --address are required (see --help)");
   }
@@ -135,6 +178,13 @@ int Main() {
   options.auto_giveback = FLAGS_auto_giveback;
   options.auto_giveback_delay = absl::Milliseconds(FLAGS_auto_giveback_delay_ms);
   options.takeover_grace = absl::Milliseconds(FLAGS_takeover_grace_ms);
+  options.lease_duration = absl::Milliseconds(FLAGS_lease_ms);
+  options.claim_margin = absl::Milliseconds(FLAGS_claim_margin_ms);
+  options.run_dir = FLAGS_run_dir;
+  options.storage.directory_reply_log_bytes = uint64_t{FLAGS_reply_log_mb} << 20;
+  if (options.lease_duration <= options.heartbeat_interval * 2) {
+    return Fatal("--lease_ms must be more than two heartbeat intervals");
+  }
   options.service.inline_threshold = FLAGS_inline_threshold;
   options.service.durable = FLAGS_durable;
 #ifdef VIFILER_TEST_HOOKS
@@ -143,7 +193,7 @@ int Main() {
   options.service.test_only_stop_before_mutation = FLAGS_test_only_stop_before_mutation;
 #endif
 
-  cluster::TakeoverController controller(fabric->get(), &resolver, options);
+  cluster::TakeoverController controller(fabric->get(), &resolver, options, guard);
   absl::Status started = controller.Start();
   if (!started.ok()) return Fatal(started.ToString());
   InstallFatalHandlers(&controller);
@@ -177,6 +227,26 @@ int main(int argc, char** argv) {
       "[flags]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
+  // The fence guard is forked before any thread exists (glog and gflags start none).
+  std::unique_ptr<vifiler::cluster::FenceGuard> guard;
+  if (!FLAGS_format) {
+    vifiler::cluster::FenceGuardOptions go;
+    go.margin = absl::Milliseconds(FLAGS_guard_margin_ms);
+    go.tick = std::min(absl::Milliseconds(50), absl::Milliseconds(FLAGS_heartbeat_interval_ms) / 2);
+    go.fence = [](const std::string&, const std::vector<std::string>& devices) {
+      return vifiler::storage::FenceDevices(devices);
+    };
+    absl::StatusOr<std::unique_ptr<vifiler::cluster::FenceGuard>> spawned =
+        vifiler::cluster::FenceGuard::Spawn(go);
+    if (!spawned.ok()) {
+      fprintf(stderr, "vifilerd: cannot start the fence guard: %s\n",
+              std::string(spawned.status().message()).c_str());
+      return 1;
+    }
+    guard = std::move(*spawned);
+  }
   google::InitGoogleLogging(argv[0]);
-  return vifiler::Main();
+  const int rc = vifiler::Main(guard.get());
+  if (guard != nullptr) guard->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
+  return rc;
 }

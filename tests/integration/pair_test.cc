@@ -1,6 +1,6 @@
 // Copyright 2026 The vifiler Authors.
 //
-// The HA pair with real vifilerd processes on two host addresses (127.0.0.2 and 127.0.0.3 on
+// The HA pair with real vifilerd processes on two host addresses (two loopback addresses on
 // tcp; two addresses of the rxe netdev on rdma), the same discriminators on both: takeover on
 // a silent death and on FAILING, the secondary port's lifetime, a cut interconnect, a filer
 // presumed dead that wakes up, acknowledged data across takeover, and giveback cycles.
@@ -26,7 +26,12 @@ using client::Client;
 
 constexpr absl::Duration kInterval = absl::Milliseconds(100);
 constexpr int kMisses = 3;
-// The bound for a silent takeover: heartbeat_interval x (misses + 2).
+// vifilerd's default lease on a volume, and the claimant's margin.
+constexpr absl::Duration kLease = absl::Milliseconds(600);
+constexpr absl::Duration kClaimMargin = absl::Milliseconds(100);
+// A filer process that dies is fenced and its volume released by its fence guard, so the
+// partner takes over once it has missed heartbeat_misses heartbeats (plus the ticks that
+// notice it): heartbeat_interval x (misses + 2).
 const absl::Duration kSilentBound = kInterval * (kMisses + 2);
 
 std::unique_ptr<Client> ConnectTo(const FilerPair& pair, const std::string& name,
@@ -190,7 +195,7 @@ TEST_F(PairTest, CutInterconnectDoesNotCauseTakeover) {
   EXPECT_TRUE(WaitForStatus(A(), "interconnect", "connected", absl::Seconds(10)).ok());
 }
 
-TEST_F(PairTest, FilerPresumedDeadThatResumesMutatesNothing) {
+TEST_F(PairTest, FrozenFilerIsStoppedByItsGuardAndMutatesNothing) {
   // A connection to filer-a made while it is healthy.
   auto f = transport::CreateFabric(pair_.fabric().fabric);
   ASSERT_TRUE(f.ok());
@@ -211,26 +216,31 @@ TEST_F(PairTest, FilerPresumedDeadThatResumesMutatesNothing) {
   ASSERT_TRUE(protocol::DecodeMessageBody(*created_reply, &created).ok());
 
   pair_.a().process()->Signal(SIGSTOP);
+  const absl::Time stopped = absl::Now();
   ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
-  // A mutation that reaches the stopped filer-a; it runs only once filer-a resumes.
+  // A frozen filer still holds its lease: the partner waits it out before it takes over.
+  EXPECT_GE(absl::Now() - stopped, kLease - kInterval) << "took over before the lease ran out";
+  // Meanwhile filer-a's fence guard stopped it for good (a frozen process dies of SIGKILL):
+  // whatever it had in hand never runs.
+  ASSERT_TRUE(pair_.a().process()->Wait(absl::Seconds(5)).ok()) << "the guard did not stop it";
+  const int status = pair_.a().process()->wait_status();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  EXPECT_NE(pair_.a().Log().find("was not renewed"), std::string::npos) << pair_.a().Log();
+  // A mutation sent to it now gets no acknowledgement (the connection is gone).
   protocol::CreateRequest create;
   create.dir = created.root;
   create.name = "zombie-write";
   h.opcode = protocol::Opcode::kCreate;
   h.session_id = created.session_id;
   h.sequence = 1;
-  ASSERT_TRUE(
-      (*conn)->Send(protocol::EncodeMessage(h, create), absl::Now() + absl::Seconds(2)).ok());
-  pair_.a().process()->Signal(SIGCONT);
-  auto reply = (*conn)->Receive(absl::Now() + absl::Seconds(10));
-  if (reply.ok()) {
-    auto rh = protocol::DecodeHeader(*reply);
-    ASSERT_TRUE(rh.ok());
-    EXPECT_EQ(rh->status, protocol::ErrorCode::kNotOwner);
-  }  // or the connection was closed: also no acknowledgement
+  if ((*conn)->Send(protocol::EncodeMessage(h, create), absl::Now() + absl::Seconds(2)).ok()) {
+    auto reply = (*conn)->Receive(absl::Now() + absl::Seconds(3));
+    EXPECT_FALSE(reply.ok()) << "a filer killed by its guard answered";
+  }
   EXPECT_NE(access((pair_.volume_a() + "/zombie-write").c_str(), F_OK), 0)
-      << "the resumed filer mutated a volume it no longer owns";
-  // It notices and waits for giveback; filer-b keeps serving.
+      << "a filer that lost its lease mutated the volume";
+  // Restarted, it waits for giveback; filer-b keeps serving.
+  ASSERT_TRUE(pair_.a().StartNoWait().ok());
   EXPECT_TRUE(WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(10)).ok());
   auto cb = ConnectTo(pair_, "filer-b", 7301);
   ASSERT_NE(cb, nullptr);

@@ -33,8 +33,12 @@ TestFabric GetTestFabric() {
     f.address_a = Env("VIFILER_RDMA_ADDR", "");
     f.address_b = Env("VIFILER_RDMA_ADDR2", "");
   } else {
-    f.address_a = "127.0.0.2";
-    f.address_b = "127.0.0.3";
+    // Loopback addresses of this test process's own (127.X.Y.0/24, from its pid), so that test
+    // runs in other build directories at the same time never reach each other's filers.
+    const int pid = static_cast<int>(getpid());
+    const std::string net = absl::StrCat("127.", 1 + pid % 250, ".", (pid / 250) % 250, ".");
+    f.address_a = Env("VIFILER_TCP_ADDR", (net + "2").c_str());
+    f.address_b = Env("VIFILER_TCP_ADDR2", (net + "3").c_str());
   }
   return f;
 }

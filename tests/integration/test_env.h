@@ -4,7 +4,8 @@
 // directories, hosts files, and filer processes started and stopped by the test.
 //
 // Environment: VIFILER_TEST_FABRIC (tcp | rdma; default tcp), VIFILER_RDMA_ADDR and
-// VIFILER_RDMA_ADDR2 (the two filer addresses on rdma; on tcp 127.0.0.2 and 127.0.0.3),
+// VIFILER_RDMA_ADDR2 (the two filer addresses on rdma; on tcp two addresses of a loopback /24
+// chosen from the test process's pid, or VIFILER_TCP_ADDR and VIFILER_TCP_ADDR2),
 // VIFILERD / VIFILER / VIFILERCTL (paths of the binaries, set by meson).
 
 #ifndef VIFILER_TESTS_INTEGRATION_TEST_ENV_H_
