@@ -8,14 +8,18 @@
 //    filer's primary data access port.
 //  - Every call is synchronous and thread-safe; concurrent calls from many threads use the
 //    session's slots in parallel (at most `slots` outstanding requests).
-//  - When the connection fails (error, reset, no reply within request_timeout, the filer
-//    refusing because it no longer owns the volume) the client reconnects: it tries the home
-//    filer's primary port and the failover name (name + failover_suffix, resolved the same way)
-//    on the secondary discriminator, with backoff, until failover_deadline. It reopens the
-//    session with the same client identity and resends every request that was in flight with
-//    its original slot and sequence, so the filer executes each at most once. Handles stay
-//    valid. The application sees a pause; only past the deadline does it get an error, naming
-//    what was tried. After giveback it returns to the home filer the same way.
+//  - When the connection fails (error, reset, silence past keepalive_timeout while requests are
+//    outstanding, no reply within request_timeout, the filer refusing because it no longer owns
+//    the volume) the client reconnects: it tries the home filer's primary port and the failover
+//    name (name + failover_suffix, resolved the same way) on the secondary discriminator at the
+//    same time, each with backoff, until failover_deadline. It reopens the session with the
+//    same client identity and resends every request that was in flight with its original slot
+//    and sequence, so the filer executes each at most once. Handles stay valid. The application
+//    sees a pause; only past the deadline does it get an error, naming what was tried. After
+//    giveback it returns to the home filer the same way.
+//  - root() is the volume's root handle learned at the first session; it never changes (both
+//    filers of a pair serve the same volume) and is never a zero handle once Connect succeeded.
+//  - An idle client sends nothing; keepalive probes go out only while requests are outstanding.
 //  - Errors from the filer come back as absl::Status with the protocol error name in the
 //    message; ErrorCodeOf() recovers the protocol::ErrorCode.
 
@@ -50,6 +54,16 @@ struct ClientOptions {
   // How long to keep trying the filer and its partner before giving up.
   absl::Duration failover_deadline = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(2);
+  // Keepalive, only while requests are outstanding on the connection: when nothing at all has
+  // arrived from the filer for keepalive_interval, the client sends a probe (a kNull request
+  // the filer answers at once, even while it executes long requests), and again every interval
+  // while the silence lasts; when nothing has arrived for keepalive_timeout the filer is
+  // presumed lost (a dead or frozen host sends no reset) and the client fails over. A filer
+  // that answers probes but never the request is still bounded by request_timeout. Zero
+  // keepalive_interval disables keepalive; otherwise keepalive_timeout must be at least
+  // keepalive_interval.
+  absl::Duration keepalive_interval = absl::Milliseconds(100);
+  absl::Duration keepalive_timeout = absl::Seconds(1);
   uint32_t slots = 16;
   // Stable identity of this client; the filer keys its reply cache by it. Empty: random.
   std::string client_id;
@@ -66,6 +80,10 @@ struct ClientStats {
   uint64_t failbacks = 0;             // moves back to the home filer
   uint64_t reconnects = 0;            // every new connection after the first
   uint64_t replays = 0;               // requests resent after a reconnect
+  uint64_t probes = 0;                // keepalive probes sent
+  uint64_t probe_replies = 0;         // answers to keepalive probes received
+  uint64_t keepalive_failures = 0;    // connections declared lost for silence
+  uint64_t root_mismatches = 0;       // sessions that reported a root other than the first
   absl::Duration failover_time;       // total time spent reconnecting
   absl::Duration last_failover_time;  // the most recent reconnect
 };

@@ -57,9 +57,16 @@ struct FailoverSession::Link {
   std::string endpoint;
   bool partner = false;
   std::atomic<bool> failed{false};
-  // A caller is inside connection->Receive() on behalf of every waiting caller (guarded by
-  // the session's mu_).
+  // The rest is guarded by the session's mu_.
+  // A caller is inside connection->Receive() on behalf of every waiting caller.
   bool receiving = false;
+  // Requests sent on this link and not yet answered (or given up).
+  int outstanding = 0;
+  // When a message last arrived, or the link last became busy (outstanding 0 -> 1): the start
+  // of the silence keepalive measures.
+  absl::Time heard_at = absl::InfinitePast();
+  absl::Time probed_at = absl::InfinitePast();
+  uint64_t probe_sequence = 0;
 
   ~Link() { connection->Close(); }
 };
@@ -73,6 +80,12 @@ absl::StatusOr<std::unique_ptr<FailoverSession>> FailoverSession::Open(
   }
   if (options.slots == 0 || options.slots > protocol::kMaxSlots) {
     return absl::InvalidArgumentError(absl::StrCat("slots must be 1..", protocol::kMaxSlots));
+  }
+  if (options.keepalive_interval < absl::ZeroDuration() ||
+      (options.keepalive_interval > absl::ZeroDuration() &&
+       options.keepalive_timeout < options.keepalive_interval)) {
+    return absl::InvalidArgumentError(
+        "keepalive_interval must be zero (off) or positive and at most keepalive_timeout");
   }
   absl::StatusOr<std::unique_ptr<transport::Fabric>> fabric =
       transport::CreateFabric(options.fabric);
@@ -97,9 +110,20 @@ FailoverSession::FailoverSession(ClientOptions options, std::string filer_name,
   slots_.resize(options_.slots);
   for (Slot& slot : slots_) slot.sequence = first_sequence;
   stats_.filer_name = filer_name_;
+  attempts_.resize(Targets().size());
 }
 
 FailoverSession::~FailoverSession() {
+  // Attempts still connecting end by their connect deadline; their sessions are closed.
+  std::vector<std::unique_ptr<Attempt>> attempts;
+  {
+    absl::MutexLock lock(&attempts_mu_);
+    attempts.swap(attempts_);
+  }
+  for (std::unique_ptr<Attempt>& attempt : attempts) {
+    if (attempt != nullptr) attempt->thread.join();
+  }
+  attempts.clear();
   std::shared_ptr<Link> link;
   {
     absl::MutexLock lock(&mu_);
@@ -117,12 +141,12 @@ FailoverSession::~FailoverSession() {
 
 uint32_t FailoverSession::inline_threshold() const {
   absl::MutexLock lock(&mu_);
-  return link_ != nullptr ? link_->inline_threshold : 0;
+  return inline_threshold_;
 }
 
 protocol::FileHandle FailoverSession::root() const {
   absl::MutexLock lock(&mu_);
-  return link_ != nullptr ? link_->root : protocol::FileHandle();
+  return root_;
 }
 
 ClientStats FailoverSession::stats() const {
@@ -158,6 +182,30 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::CurrentL
   return Reconnect(deadline);
 }
 
+std::vector<FailoverSession::Target> FailoverSession::Targets() const {
+  std::vector<Target> targets = {{filer_name_, options_.primary_discriminator, false}};
+  if (options_.failover) {
+    targets.push_back(
+        {filer_name_ + options_.failover_suffix, options_.secondary_discriminator, true});
+  }
+  return targets;
+}
+
+void FailoverSession::RunAttempt(Attempt* attempt, absl::Time deadline) {
+  std::string error;
+  absl::StatusOr<std::shared_ptr<Link>> result = ConnectTo(attempt->target, deadline, &error);
+  std::shared_ptr<Link> unwanted;  // closed once the lock is released
+  absl::MutexLock lock(&attempts_mu_);
+  if (attempt->orphaned && result.ok()) {
+    // Nobody waits for this session any more: close it now, not at the next reconnect.
+    unwanted = std::move(*result);
+    result = absl::CancelledError("session made after the reconnect ended");
+  }
+  attempt->result = std::move(result);
+  attempt->error = std::move(error);
+  attempt->done = true;
+}
+
 absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnect(
     absl::Time deadline) {
   reconnecting_ = true;
@@ -167,40 +215,119 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
   mu_.Unlock();
   old.reset();
 
-  std::vector<Target> targets = {{filer_name_, options_.primary_discriminator, false}};
-  if (options_.failover) {
-    targets.push_back(
-        {filer_name_ + options_.failover_suffix, options_.secondary_discriminator, true});
-  }
-  std::vector<std::string> errors(targets.size());
-  absl::Duration backoff = kFirstBackoff;
+  const std::vector<Target> targets = Targets();
+  const size_t n = targets.size();
+  std::vector<std::string> errors(n);
+  std::vector<absl::Duration> backoff(n, kFirstBackoff);
+  std::vector<absl::Time> next_start(n, started);
+  // Sessions made and not yet chosen, by target.
+  std::vector<std::shared_ptr<Link>> made(n);
+  absl::Time grace_until = absl::InfiniteFuture();
   absl::StatusOr<std::shared_ptr<Link>> result;
-  while (true) {
-    std::shared_ptr<Link> link;
-    for (size_t i = 0; i < targets.size() && link == nullptr; ++i) {
-      absl::StatusOr<std::shared_ptr<Link>> attempt = ConnectTo(targets[i], &errors[i]);
-      if (attempt.ok()) link = std::move(*attempt);
+  {
+    absl::MutexLock lock(&attempts_mu_);
+    // Attempts orphaned by an earlier reconnect: those that ended are joined, those still
+    // running are adopted (this reconnect waits for them rather than start another).
+    for (std::unique_ptr<Attempt>& attempt : attempts_) {
+      if (attempt == nullptr) continue;
+      if (attempt->done) {
+        attempt->thread.join();
+        attempt.reset();
+      } else {
+        attempt->orphaned = false;
+      }
     }
-    if (link != nullptr) {
-      result = std::move(link);
-      break;
+    while (true) {
+      const absl::Time now = absl::Now();
+      // The first session made wins; a partner's waits briefly for a pending primary attempt.
+      if (made[0] != nullptr) {
+        result = std::move(made[0]);
+        break;
+      }
+      int partner_ready = -1;
+      for (size_t i = 1; i < n; ++i) {
+        if (made[i] != nullptr) partner_ready = static_cast<int>(i);
+      }
+      if (partner_ready >= 0) {
+        if (grace_until == absl::InfiniteFuture()) grace_until = now + kPrimaryGrace;
+        if (attempts_[0] == nullptr || now >= grace_until) {
+          result = std::move(made[partner_ready]);
+          break;
+        }
+      }
+      if (now >= deadline) {
+        for (size_t i = 0; i < n; ++i) {
+          if (errors[i].empty()) {
+            absl::StatusOr<std::string> address = resolver_.Resolve(targets[i].name);
+            errors[i] = absl::StrCat(
+                targets[i].name, " (",
+                address.ok() ? transport::Endpoint{*address, targets[i].discriminator}.ToString()
+                             : std::string(address.status().message()),
+                "): no answer");
+          }
+        }
+        result = absl::UnavailableError(absl::StrCat(
+            "cannot reach filer ", filer_name_, " (gave up after ",
+            absl::FormatDuration(now - started), "); tried ", absl::StrJoin(errors, "; ")));
+        break;
+      }
+      // Start every attempt that is due; none while a session waits for the grace period.
+      absl::Time wake = std::min(deadline, grace_until);
+      for (size_t i = 0; i < n && partner_ready < 0; ++i) {
+        if (attempts_[i] != nullptr) continue;
+        if (now < next_start[i]) {
+          wake = std::min(wake, next_start[i]);
+          continue;
+        }
+        auto attempt = std::make_unique<Attempt>();
+        attempt->target = targets[i];
+        Attempt* raw = attempt.get();
+        const absl::Time attempt_deadline = std::min(deadline, now + options_.connect_timeout);
+        attempt->thread =
+            std::thread([this, raw, attempt_deadline] { RunAttempt(raw, attempt_deadline); });
+        attempts_[i] = std::move(attempt);
+      }
+      auto any_done = [this]() ABSL_SHARED_LOCKS_REQUIRED(attempts_mu_) {
+        for (const std::unique_ptr<Attempt>& a : attempts_) {
+          if (a != nullptr && a->done) return true;
+        }
+        return false;
+      };
+      attempts_mu_.AwaitWithDeadline(absl::Condition(&any_done), wake);
+      for (size_t i = 0; i < n; ++i) {
+        std::unique_ptr<Attempt>& attempt = attempts_[i];
+        if (attempt == nullptr || !attempt->done) continue;
+        attempt->thread.join();  // it has finished: done is its last write
+        if (attempt->result.ok()) {
+          made[i] = std::move(*attempt->result);
+        } else {
+          errors[i] = std::move(attempt->error);
+          next_start[i] = absl::Now() + backoff[i];
+          backoff[i] = std::min(backoff[i] * 2, kMaxBackoff);
+        }
+        attempt.reset();
+      }
     }
-    absl::Time now = absl::Now();
-    if (now >= deadline) {
-      result = absl::UnavailableError(absl::StrCat(
-          "cannot reach filer ", filer_name_, " (gave up after ",
-          absl::FormatDuration(now - started), "); tried ", absl::StrJoin(errors, "; ")));
-      break;
+    for (std::unique_ptr<Attempt>& attempt : attempts_) {
+      if (attempt != nullptr) attempt->orphaned = true;
     }
-    absl::SleepFor(std::min(backoff, deadline - now));
-    backoff = std::min(backoff * 2, kMaxBackoff);
   }
+  made.clear();  // losing sessions, if any, are closed here
 
   mu_.Lock();
   reconnecting_ = false;
   if (!result.ok()) return result.status();
   link_ = *result;
   const absl::Duration took = absl::Now() - started;
+  if (!ever_connected_) {
+    root_ = link_->root;
+  } else if (link_->root != root_) {
+    ++stats_.root_mismatches;
+    LOG(ERROR) << "vifiler: " << link_->serving_filer << " (" << link_->endpoint
+               << ") reports volume root " << link_->root.ToString() << ", not " << root_.ToString()
+               << " as at the first session; keeping the first";
+  }
+  inline_threshold_ = link_->inline_threshold;
   stats_.serving_filer = link_->serving_filer;
   stats_.endpoint = link_->endpoint;
   stats_.on_partner = link_->partner;
@@ -228,7 +355,7 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
 }
 
 absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectTo(
-    const Target& target, std::string* error) {
+    const Target& target, absl::Time deadline, std::string* error) {
   absl::StatusOr<std::string> address = resolver_.Resolve(target.name);
   if (!address.ok()) {
     *error = absl::StrCat(target.name, ": ", address.status().message());
@@ -239,7 +366,6 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
   transport::PeerIdentity identity;
   identity.identity = options_.client_id;
   identity.purpose = transport::kPurposeDataAccess;
-  const absl::Time deadline = absl::Now() + options_.connect_timeout;
   absl::StatusOr<std::unique_ptr<transport::Connection>> connection =
       fabric_->Connect(endpoint, identity, deadline);
   if (!connection.ok()) {
@@ -304,7 +430,12 @@ void FailoverSession::Deliver(Link* link, std::string message, std::vector<std::
     }
     return;
   }
-  if (!(header->flags & protocol::kFlagReply) || header->slot >= slots_.size()) return;
+  if (!(header->flags & protocol::kFlagReply)) return;
+  if (header->slot == kProbeSlot) {
+    if (header->opcode == Opcode::kNull) ++stats_.probe_replies;
+    return;
+  }
+  if (header->slot >= slots_.size()) return;
   Slot& slot = slots_[header->slot];
   if (slot.busy && slot.sequence == header->sequence && !slot.has_reply) {
     slot.has_reply = true;
@@ -312,9 +443,24 @@ void FailoverSession::Deliver(Link* link, std::string message, std::vector<std::
   }
 }
 
+bool FailoverSession::SendProbe(Link* link, uint64_t sequence) {
+  MessageHeader header;
+  header.opcode = Opcode::kNull;
+  header.session_id = link->session_id;
+  header.slot = kProbeSlot;
+  header.sequence = sequence;
+  // Never block the receiving caller for long: a filer that cannot take the probe now (no send
+  // credit, full socket) is probed again at the next interval.
+  absl::Status sent =
+      link->connection->Send(EncodeRequest(header, ""), absl::Now() + options_.keepalive_interval);
+  if (!sent.ok()) VLOG(1) << "keepalive probe to " << link->endpoint << ": " << sent;
+  return sent.ok();
+}
+
 std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time deadline) {
   std::vector<std::string> events;
   std::string reply;
+  const bool keepalive = options_.keepalive_interval > absl::ZeroDuration();
   mu_.Lock();
   Slot& slot = slots_[index];
   while (!slot.has_reply && !link->failed && absl::Now() < deadline) {
@@ -326,12 +472,37 @@ std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time d
       mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
       continue;
     }
+    // This caller receives for everyone. With keepalive it wakes when a probe is due and when
+    // the silence reaches keepalive_timeout.
+    absl::Time wake = deadline;
+    uint64_t probe = 0;
+    if (keepalive) {
+      const absl::Time now = absl::Now();
+      const absl::Duration silence = now - link->heard_at;
+      if (silence >= options_.keepalive_timeout) {
+        ++stats_.keepalive_failures;
+        LOG(WARNING) << "vifiler: nothing from " << link->serving_filer << " (" << link->endpoint
+                     << ") for " << absl::FormatDuration(silence) << " with " << link->outstanding
+                     << " requests outstanding; presuming it lost";
+        link->failed = true;
+        break;
+      }
+      if (now >= std::max(link->heard_at, link->probed_at) + options_.keepalive_interval) {
+        link->probed_at = now;
+        probe = ++link->probe_sequence;
+      }
+      wake = std::min({deadline, link->heard_at + options_.keepalive_timeout,
+                       std::max(link->heard_at, link->probed_at) + options_.keepalive_interval});
+    }
     link->receiving = true;
     mu_.Unlock();
-    absl::StatusOr<std::string> message = link->connection->Receive(deadline);
+    const bool probed = probe != 0 && SendProbe(link, probe);
+    absl::StatusOr<std::string> message = link->connection->Receive(wake);
     mu_.Lock();
     link->receiving = false;
+    if (probed) ++stats_.probes;
     if (message.ok()) {
+      link->heard_at = absl::Now();
       Deliver(link, std::move(*message), &events);
     } else if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
       link->failed = true;
@@ -409,19 +580,26 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
     header.session_id = link->session_id;
     header.slot = index;
     header.sequence = sequence;
-    if (replay) {
+    {
       absl::MutexLock lock(&mu_);
-      ++stats_.replays;
+      if (replay) ++stats_.replays;
+      // Keepalive measures silence from the moment the link has something to wait for.
+      if (link->outstanding++ == 0) link->heard_at = absl::Now();
     }
     absl::Status sent =
         link->connection->Send(EncodeRequest(header, build(direct != nullptr ? &buffer : nullptr)),
                                absl::Now() + options_.request_timeout);
+    std::string reply;
+    if (sent.ok()) reply = AwaitReply(link.get(), index, absl::Now() + options_.request_timeout);
+    {
+      absl::MutexLock lock(&mu_);
+      --link->outstanding;
+    }
     if (!sent.ok()) {
       Fail(link.get(), std::string(sent.message()));
       replay = true;
       continue;
     }
-    std::string reply = AwaitReply(link.get(), index, absl::Now() + options_.request_timeout);
     if (reply.empty()) {
       Fail(link.get(), link->failed ? "connection failed"
                                     : absl::StrCat("no reply within ",

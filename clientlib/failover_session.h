@@ -11,7 +11,24 @@
 //    resends the same request (same slot and sequence, kFlagReplay set): the filer's reply
 //    cache makes that exactly-once. Only when no filer could be reached for
 //    failover_deadline does Call() fail, with UnavailableError naming every endpoint tried.
-//  - Reconnecting is single-flight: one caller reconnects, the others wait for it.
+//  - Reconnecting is single-flight: one caller reconnects, the others wait for it. It tries
+//    the home filer's primary port and the failover name's secondary port concurrently, one
+//    attempt thread per target, each target retried with its own backoff: a dead host that
+//    never answers holds up only its own attempt. The first session made wins; a partner
+//    session waits a moment (kPrimaryGrace) for a pending primary attempt, and a primary that
+//    succeeds within it is preferred. Losing sessions are closed. A target never has two
+//    attempts at once; an attempt still running when a reconnect ends is left to finish on its
+//    own (a session it makes is closed at once) and is joined by the next reconnect, which
+//    waits for its result instead of starting another attempt to that target, or by the
+//    destructor. Threads are never detached.
+//  - Keepalive (ClientOptions::keepalive_interval/timeout): while requests are outstanding,
+//    the caller receiving for everyone wakes at least every keepalive_interval, probes the
+//    filer (kNull on slot kProbeSlot) after keepalive_interval of silence and declares the link
+//    lost (reconnect, replay) after keepalive_timeout of silence. An idle session sends
+//    nothing.
+//  - root() is the root handle of the first session, for the session's lifetime; a later
+//    session reporting another root is logged and counted (ClientStats::root_mismatches), and
+//    the first root kept.
 //  - Direct transfers: the caller's buffer is registered with each connection a request is
 //    sent on, and the body is rebuilt with that registration.
 // Thread-safe.
@@ -24,6 +41,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +57,11 @@ namespace client {
 
 class FailoverSession {
  public:
+  // The slot keepalive probes carry; never a real slot (those are below protocol::kMaxSlots).
+  static constexpr uint32_t kProbeSlot = 0xFFFFFFFF;
+  // How long a partner session that is ready waits for a pending primary attempt.
+  static constexpr absl::Duration kPrimaryGrace = absl::Milliseconds(20);
+
   // Builds a request body; buffer is the registered direct-transfer buffer, or null.
   using BodyBuilder = std::function<std::string(const protocol::RemoteBuffer* buffer)>;
 
@@ -73,6 +96,17 @@ class FailoverSession {
     uint16_t discriminator;
     bool partner;
   };
+  // One connection attempt to one target, on its own thread. done, result and error are
+  // written once by the thread, under attempts_mu_. An attempt still running when a reconnect
+  // ends is orphaned: should it make a session, the thread closes it at once.
+  struct Attempt {
+    Target target;
+    std::thread thread;
+    bool orphaned = false;
+    bool done = false;
+    absl::StatusOr<std::shared_ptr<Link>> result;
+    std::string error;
+  };
 
   FailoverSession(ClientOptions options, std::string filer_name,
                   std::unique_ptr<transport::Fabric> fabric);
@@ -82,10 +116,18 @@ class FailoverSession {
   absl::StatusOr<std::shared_ptr<Link>> CurrentLink(absl::Time deadline);
   absl::StatusOr<std::shared_ptr<Link>> Reconnect(absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::shared_ptr<Link>> ConnectTo(const Target& target, std::string* error);
+  // The targets a reconnect tries, the primary first.
+  std::vector<Target> Targets() const;
+  // Runs on an attempt's thread.
+  void RunAttempt(Attempt* attempt, absl::Time deadline);
+  absl::StatusOr<std::shared_ptr<Link>> ConnectTo(const Target& target, absl::Time deadline,
+                                                  std::string* error);
+  // Sends a keepalive probe on link; false when it could not be sent.
+  bool SendProbe(Link* link, uint64_t sequence);
   // Waits for the reply on slot index: the first waiting caller receives on the link for
-  // everyone (no receiving thread, no extra hand-off on the data path) and hands each reply to
-  // its slot. Returns the reply, or "" on failure or timeout.
+  // everyone (no receiving thread, no extra hand-off on the data path), hands each reply to
+  // its slot and runs the keepalive (probes; marks the link failed after keepalive_timeout of
+  // silence). Returns the reply, or "" on failure or timeout.
   std::string AwaitReply(Link* link, uint32_t index, absl::Time deadline);
   void Deliver(Link* link, std::string message, std::vector<std::string>* events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -103,6 +145,15 @@ class FailoverSession {
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
   ClientStats stats_ ABSL_GUARDED_BY(mu_);
   bool ever_connected_ ABSL_GUARDED_BY(mu_) = false;
+  // Learned from the first session, kept for the session's lifetime.
+  protocol::FileHandle root_ ABSL_GUARDED_BY(mu_);
+  // The last session's.
+  uint32_t inline_threshold_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Connection attempts, one slot per target (null: none running or unharvested). Only the
+  // reconnecting caller (single-flight) and the destructor start, harvest and join them.
+  absl::Mutex attempts_mu_;
+  std::vector<std::unique_ptr<Attempt>> attempts_ ABSL_GUARDED_BY(attempts_mu_);
 };
 
 }  // namespace client

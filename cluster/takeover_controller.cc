@@ -522,6 +522,7 @@ void TakeoverController::Publish(const PairInputs& in, const PairDecision& decis
     LOG(INFO) << options_.name << ": " << p.last_change;
   }
   published_ = std::move(p);
+  ++publications_;
 }
 
 void TakeoverController::CompleteRequests(const PairInputs& in, const PairDecision& decision) {
@@ -640,7 +641,15 @@ std::string TakeoverController::Status() {
   Published p;
   FilerState partner_state;
   {
+    // A fresh snapshot from the actor (its next tick, woken now), unless it is busy with a long
+    // action: then the last one, with the action in progress named.
     absl::MutexLock lock(&mu_);
+    const uint64_t seen = publications_;
+    wake_ = true;
+    auto fresh = [this, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return publications_ > seen + 1 || halted_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&fresh), options_.heartbeat_interval * 2);
     p = published_;
     partner_state = partner_state_;
   }

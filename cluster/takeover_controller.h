@@ -201,6 +201,7 @@ class TakeoverController : public AdminHandler {
   bool started_serving_ ABSL_GUARDED_BY(mu_) = false;  // own served, or known held by partner
   absl::Status start_error_ ABSL_GUARDED_BY(mu_);
   Published published_ ABSL_GUARDED_BY(mu_);
+  uint64_t publications_ ABSL_GUARDED_BY(mu_) = 0;  // Publish() calls so far
   // Read by heartbeats without mu_.
   std::atomic<FilerState> published_state_{FilerState::kStarting};
   std::atomic<uint64_t> published_epoch_{0};

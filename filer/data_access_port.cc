@@ -4,15 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "protocol/codec.h"
 
 namespace vifiler {
 namespace filer {
 namespace {
 
-// Serving and accept loops wake up this often to notice Stop().
+// Receiving and accept loops wake up this often to notice Stop().
 constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
 constexpr absl::Duration kSendTimeout = absl::Seconds(30);
-// Each connection has a serving thread; beyond this many, new connections are closed.
+// Each connection has two threads; beyond this many connections, new ones are closed.
 constexpr size_t kMaxConnections = 1024;
 
 }  // namespace
@@ -139,30 +140,101 @@ void DataAccessPort::Serve(Served* served) {
   const std::string peer = connection->peer().address;
   VLOG(1) << label_ << " port: client " << connection->peer().identity << " connected from "
           << peer;
-  {
-    VolumeService::Channel channel(connection);
-    std::string reply;
-    while (!stopping_) {
-      absl::StatusOr<std::string> request = connection->Receive(absl::Now() + kPollInterval);
-      if (!request.ok()) {
-        if (request.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
-        VLOG(1) << label_ << " port: " << peer << ": " << request.status();
-        break;
-      }
-      absl::Status handled = service_->Handle(&channel, *request, &reply);
-      if (!handled.ok()) {
-        LOG(WARNING) << label_ << " port: closing connection from " << peer << ": " << handled;
-        break;
-      }
-      absl::Status sent = connection->Send(reply, absl::Now() + kSendTimeout);
-      if (!sent.ok()) {
-        VLOG(1) << label_ << " port: reply to " << peer << " failed: " << sent;
-        break;
-      }
+  RequestQueue queue;
+  std::thread executor(&DataAccessPort::Execute, this, connection, &queue);
+  while (!stopping_) {
+    {
+      // Back-pressure: no receiving while the executor has a full queue.
+      absl::MutexLock lock(&queue.mu);
+      auto room = [&queue]() ABSL_SHARED_LOCKS_REQUIRED(queue.mu) {
+        return queue.requests.size() < kMaxQueuedRequests || queue.executor_done;
+      };
+      if (!queue.mu.AwaitWithTimeout(absl::Condition(&room), kPollInterval)) continue;
+      if (queue.executor_done) break;
     }
-  }  // the channel's registered memory goes before the connection closes
+    absl::StatusOr<std::string> request = connection->Receive(absl::Now() + kPollInterval);
+    if (!request.ok()) {
+      if (request.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
+      VLOG(1) << label_ << " port: " << peer << ": " << request.status();
+      break;
+    }
+    absl::StatusOr<protocol::MessageHeader> header = protocol::DecodeHeader(*request);
+    if (header.ok() && header->opcode == protocol::Opcode::kNull &&
+        !(header->flags & protocol::kFlagReply)) {
+      if (!AnswerNull(connection, *header)) break;
+      continue;
+    }
+    // Everything else, malformed requests included, is the executor's (and Handle's) to judge.
+    absl::MutexLock lock(&queue.mu);
+    queue.requests.push_back(std::move(*request));
+  }
+  {
+    absl::MutexLock lock(&queue.mu);
+    queue.receiving_done = true;
+  }
+  executor.join();
   connection->Close();
   served->finished = true;
+}
+
+bool DataAccessPort::AnswerNull(transport::Connection* connection,
+                                const protocol::MessageHeader& request) {
+  protocol::MessageHeader header = request;
+  header.flags = protocol::kFlagReply;
+  header.status = protocol::ErrorCode::kOk;
+  nulls_answered_.fetch_add(1);  // before the reply can reach the client
+  absl::Status sent = connection->Send(protocol::EncodeMessage(header, protocol::Empty()),
+                                       absl::Now() + kSendTimeout);
+  if (!sent.ok()) {
+    VLOG(1) << label_ << " port: null reply to " << connection->peer().address
+            << " failed: " << sent;
+    return false;
+  }
+  return true;
+}
+
+void DataAccessPort::Execute(transport::Connection* connection, RequestQueue* queue) {
+  {
+    VolumeService::Channel channel(connection);
+    std::string request;
+    std::string reply;
+    while (true) {
+      {
+        absl::MutexLock lock(&queue->mu);
+        auto ready = [queue]() ABSL_SHARED_LOCKS_REQUIRED(queue->mu) {
+          return !queue->requests.empty() || queue->receiving_done;
+        };
+        queue->mu.Await(absl::Condition(&ready));
+        // After Stop() queued requests are dropped: their clients replay them elsewhere.
+        if (queue->requests.empty() || stopping_) break;
+        request = std::move(queue->requests.front());
+        queue->requests.pop_front();
+      }
+      if (!HandleAndReply(&channel, request, &reply)) break;
+    }
+    // Leaving this scope destroys the channel: its registered memory goes before the
+    // connection closes.
+  }
+  connection->Close();  // wakes the receiving thread when the executor gave up first
+  absl::MutexLock lock(&queue->mu);
+  queue->executor_done = true;
+}
+
+bool DataAccessPort::HandleAndReply(VolumeService::Channel* channel, absl::string_view request,
+                                    std::string* reply) {
+  transport::Connection* connection = channel->connection();
+  absl::Status handled = service_->Handle(channel, request, reply);
+  if (!handled.ok()) {
+    LOG(WARNING) << label_ << " port: closing connection from " << connection->peer().address
+                 << ": " << handled;
+    return false;
+  }
+  absl::Status sent = connection->Send(*reply, absl::Now() + kSendTimeout);
+  if (!sent.ok()) {
+    VLOG(1) << label_ << " port: reply to " << connection->peer().address << " failed: " << sent;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace filer

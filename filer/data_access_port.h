@@ -6,17 +6,28 @@
 //
 // Contract:
 //  - Start() listens; until then, and after Stop(), connection attempts are refused.
-//  - Each connection gets its own serving thread that receives a request, handles it and sends
-//    the reply. A connection whose request cannot be handled (unreadable header, failed
-//    transfer) or whose peer vanishes is closed; every other connection is served on.
+//  - Each connection gets a receiving thread and an executor thread. The receiving thread
+//    answers kNull requests (keepalive probes) itself at once, whatever runs on the executor,
+//    and hands every other request, in order, to the executor through a bounded queue
+//    (kMaxQueuedRequests); while the queue is full it stops receiving (back-pressure through
+//    the transport's flow control). The executor handles one request at a time with
+//    VolumeService::Handle and sends the reply; it owns the connection's Channel, destroyed
+//    before the connection.
+//  - A connection whose request cannot be handled (unreadable header, failed transfer) or
+//    whose peer vanishes is closed; every other connection is served on. Requests received
+//    before the peer left are still handled in order (their replies then fail to send).
 //  - Broadcast() sends an unsolicited message (a notice) to every connected client.
-//  - Stop() closes the listener and every connection and joins all threads; bounded in time.
+//  - Stop() closes the listener and every connection and joins all threads; bounded in time
+//    (a request already executing finishes; queued ones are dropped, to be replayed by their
+//    clients elsewhere).
 // Thread-safe.
 
 #ifndef VIFILER_FILER_DATA_ACCESS_PORT_H_
 #define VIFILER_FILER_DATA_ACCESS_PORT_H_
 
 #include <atomic>
+#include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
@@ -26,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "filer/volume_service.h"
+#include "protocol/messages.h"
 #include "transport/fabric.h"
 
 namespace vifiler {
@@ -47,17 +59,39 @@ class DataAccessPort {
   // Sends message to every connection; returns how many got it.
   int Broadcast(absl::string_view message);
   int connections() const;
+  // kNull requests the receiving threads replied to (keepalive probes included); counted
+  // before the reply is sent.
+  uint64_t nulls_answered() const { return nulls_answered_.load(); }
   const transport::Endpoint& endpoint() const { return endpoint_; }
 
  private:
+  // Most requests one connection may have waiting for its executor.
+  static constexpr size_t kMaxQueuedRequests = 2 * protocol::kMaxSlots;
+
   struct Served {
     std::unique_ptr<transport::Connection> connection;
-    std::thread thread;
+    std::thread thread;  // receives; starts and joins the executor
     std::atomic<bool> finished{false};
+  };
+  // The requests a connection's receiving thread hands to its executor.
+  struct RequestQueue {
+    absl::Mutex mu;
+    std::deque<std::string> requests ABSL_GUARDED_BY(mu);
+    bool receiving_done ABSL_GUARDED_BY(mu) = false;  // no more requests will come
+    bool executor_done ABSL_GUARDED_BY(mu) = false;   // the executor has stopped
   };
 
   void AcceptLoop();
+  // The receiving thread of one connection.
   void Serve(Served* served);
+  // Answers a kNull request on the receiving thread. False when the reply cannot be sent.
+  bool AnswerNull(transport::Connection* connection, const protocol::MessageHeader& header);
+  // The executor thread of one connection.
+  void Execute(transport::Connection* connection, RequestQueue* queue);
+  // Handles one request and sends its reply: the one step an asynchronous Handle would split.
+  // False when the connection must be closed.
+  bool HandleAndReply(VolumeService::Channel* channel, absl::string_view request,
+                      std::string* reply);
   void ReapFinished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   transport::Fabric* const fabric_;
@@ -70,6 +104,7 @@ class DataAccessPort {
   std::list<std::unique_ptr<Served>> served_ ABSL_GUARDED_BY(mu_);
   std::thread accept_thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> nulls_answered_{0};
 };
 
 }  // namespace filer

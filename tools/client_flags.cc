@@ -18,6 +18,12 @@ DEFINE_uint32(failover_deadline_ms, 30000,
               "give up reaching a filer or its partner after this long");
 DEFINE_uint32(request_timeout_ms, 5000,
               "a request without reply for this long means the filer is lost");
+DEFINE_uint32(keepalive_interval_ms, 100,
+              "while requests are outstanding, probe a filer silent for this long (0: no "
+              "keepalive)");
+DEFINE_uint32(keepalive_timeout_ms, 1000,
+              "while requests are outstanding, a filer silent for this long (probes included) "
+              "is presumed lost");
 DEFINE_uint32(slots, 16, "session slots (most requests outstanding at once)");
 DEFINE_string(client_id, "",
               "client identity (default: random); the filer's reply cache is keyed by it");
@@ -35,6 +41,8 @@ client::ClientOptions ClientOptionsFromFlags() {
   o.failover = FLAGS_enable_failover;
   o.failover_deadline = absl::Milliseconds(FLAGS_failover_deadline_ms);
   o.request_timeout = absl::Milliseconds(FLAGS_request_timeout_ms);
+  o.keepalive_interval = absl::Milliseconds(FLAGS_keepalive_interval_ms);
+  o.keepalive_timeout = absl::Milliseconds(FLAGS_keepalive_timeout_ms);
   o.slots = FLAGS_slots;
   o.client_id = FLAGS_client_id;
   o.on_event = [](const std::string& text) { fprintf(stderr, "%s\n", text.c_str()); };

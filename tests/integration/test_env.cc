@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "transport/fabric.h"
@@ -44,6 +46,20 @@ TestFabric GetTestFabric() {
 }
 
 std::string BinaryPath(const char* env_name) { return Env(env_name, ""); }
+
+double TimeScale() {
+  double scale = 1;
+  if (!absl::SimpleAtod(Env("VIFILER_TEST_TIME_SCALE", "1"), &scale) || scale < 1) scale = 1;
+  return scale;
+}
+
+absl::Duration Scaled(absl::Duration bound) { return bound * TimeScale(); }
+
+absl::Duration TestLease() {
+  int64_t ms = 600;
+  if (!absl::SimpleAtoi(Env("VIFILER_TEST_LEASE_MS", "600"), &ms) || ms <= 0) ms = 600;
+  return absl::Milliseconds(ms);
+}
 
 std::string MakeScratchDir(const std::string& prefix) {
   std::string tmpl = absl::StrCat(Env("TMPDIR", "/tmp"), "/", prefix, "-XXXXXX");
@@ -89,6 +105,10 @@ std::vector<std::string> FilerProcess::Argv() const {
                                    "--fabric=" + GetTestFabric().fabric,
                                    "--hosts_file=" + hosts_file_};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  if (std::none_of(extra_flags_.begin(), extra_flags_.end(),
+                   [](const std::string& f) { return f.rfind("--lease_ms=", 0) == 0; })) {
+    argv.push_back(absl::StrCat("--lease_ms=", absl::ToInt64Milliseconds(TestLease())));
+  }
   return argv;
 }
 

@@ -33,6 +33,14 @@ struct TestFabric {
 TestFabric GetTestFabric();
 
 std::string BinaryPath(const char* env_name);
+// How much slower than an idle native host these tests run: VIFILER_TEST_TIME_SCALE (default 1;
+// the soft-RoCE VM, software-emulated, sets more). Timing bounds are multiplied by it.
+double TimeScale();
+absl::Duration Scaled(absl::Duration bound);
+// The lease the test filers hold their volumes with: VIFILER_TEST_LEASE_MS (default 600 ms,
+// vifilerd's own default). A starved filer is stopped by its fence guard when its lease runs
+// out, so a software-emulated host needs a longer one.
+absl::Duration TestLease();
 // A fresh directory under $TMPDIR (or /tmp); removed by RemoveTree.
 std::string MakeScratchDir(const std::string& prefix);
 void RemoveTree(const std::string& path);

@@ -7,15 +7,18 @@
 //                 [--cpu=N] [--raw_server_cpu=M]
 //   vifiler-bench --failover --vifilerd=PATH [--fabric=tcp] [--kills=5]
 //                 [--address_a=127.0.0.2 --address_b=127.0.0.3]
+//   vifiler-bench --soak [--vifilerd=PATH] [--vifiler_load=PATH] [--soak_cycles=20]
+//                 [--soak_clients=4]
 //
-// The first form needs a running filer; the second starts its own pair. `--serve_raw` is the
-// raw server child the first form starts from this same binary.
+// The first form needs a running filer; the second and third start their own pair. `--serve_raw` is
+// the raw server child the first form starts from this same binary.
 
 #include <unistd.h>
 
 #include <climits>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
@@ -25,6 +28,7 @@
 #include "tools/bench/perf_mode.h"
 #include "tools/bench/raw_protocol.h"
 #include "tools/bench/raw_server.h"
+#include "tools/bench/soak_mode.h"
 #include "tools/client_flags.h"
 
 DEFINE_string(server, "filer-a", "name of the filer to measure (performance mode)");
@@ -55,6 +59,25 @@ DEFINE_string(address_a, "127.0.0.2", "failover mode: filer-a's address");
 DEFINE_string(address_b, "127.0.0.3", "failover mode: filer-b's address");
 DEFINE_uint32(write_interval_us, 1000, "failover mode: pause after each request of the stream");
 DEFINE_bool(keep, false, "failover mode: keep the temp dir (volumes, hosts file, filer logs)");
+DEFINE_bool(
+    soak, false,
+    "run the soak (starts its own filer pair on --address_a/--address_b, tcp): "
+    "--soak_clients vifiler-load processes against filer-a while filers are killed "
+    "--soak_cycles times; prints acked/twice/errors/lost and PASS/FAIL (exit 0 only on "
+    "PASS). Takes a minute or more. From the source dir: build/tools/bench/vifiler-bench --soak "
+    "--vifilerd=build/tools/vifilerd --vifiler_load=build/tools/load/vifiler-load "
+    "--soak_cycles=20");
+DEFINE_string(vifiler_load, "",
+              "soak mode: path of the vifiler-load binary (default: next to vifiler-bench, or "
+              "../load/vifiler-load from it)");
+DEFINE_int32(soak_clients, 4, "soak mode: vifiler-load processes");
+DEFINE_int32(soak_threads, 2, "soak mode: threads of each vifiler-load process");
+DEFINE_int32(soak_cycles, 20,
+             "soak mode: failure cycles (kill filer-a; kill during giveback; "
+             "kill both)");
+DEFINE_uint32(soak_op_interval_us, 1000,
+              "soak mode: pause of each loader thread after each request");
+DEFINE_uint64(soak_seed, 0, "soak mode: seed of the random pauses and cycle kinds (0: random)");
 DEFINE_bool(enforce_correctness, false,
             "failover mode: exit 1 when acknowledged writes were lost or requests ran twice");
 
@@ -71,6 +94,16 @@ std::string SelfPath() {
 }
 
 bool FailoverModeRequested() { return FLAGS_failover; }
+
+// The first of candidates (relative to the directory of this binary) that is executable.
+std::string NextToSelf(const std::vector<std::string>& candidates) {
+  const std::string self = SelfPath();
+  const std::string dir = self.substr(0, self.rfind('/') + 1);
+  for (const std::string& c : candidates) {
+    if (!dir.empty() && access((dir + c).c_str(), X_OK) == 0) return dir + c;
+  }
+  return "";
+}
 
 int Main() {
   if (FLAGS_serve_raw) {
@@ -89,6 +122,23 @@ int Main() {
       fprintf(stderr, "vifiler-bench: --cpu: %s\n", s.ToString().c_str());
       return 1;
     }
+  }
+  if (FLAGS_soak) {
+    SoakOptions o;
+    o.vifilerd = !FLAGS_vifilerd.empty() ? FLAGS_vifilerd : NextToSelf({"../vifilerd", "vifilerd"});
+    o.vifiler_load = !FLAGS_vifiler_load.empty()
+                         ? FLAGS_vifiler_load
+                         : NextToSelf({"../load/vifiler-load", "vifiler-load"});
+    o.client = tools::ClientOptionsFromFlags();
+    o.address_a = FLAGS_address_a;
+    o.address_b = FLAGS_address_b;
+    o.clients = FLAGS_soak_clients;
+    o.threads = FLAGS_soak_threads;
+    o.cycles = FLAGS_soak_cycles;
+    o.op_interval = absl::Microseconds(FLAGS_soak_op_interval_us);
+    o.seed = FLAGS_soak_seed;
+    o.keep = FLAGS_keep;
+    return RunSoak(o);
   }
   if (FailoverModeRequested()) {
     FailoverOptions o;
@@ -132,7 +182,11 @@ int main(int argc, char** argv) {
       "vifiler-bench [--hosts_file=F] [--fabric=tcp] --server=filer-a [--seconds_per_test=2] "
       "[--cpu=N] [--raw_server_cpu=M]\n"
       "vifiler-bench --failover --vifilerd=PATH [--fabric=tcp] [--kills=5] "
-      "[--address_a=127.0.0.2 --address_b=127.0.0.3]");
+      "[--address_a=127.0.0.2 --address_b=127.0.0.3]\n"
+      "vifiler-bench --soak [--vifilerd=PATH] [--vifiler_load=PATH] [--soak_cycles=20] "
+      "[--soak_clients=4] [--soak_threads=2]   (a minute or more; e.g. from the source dir: "
+      "build/tools/bench/vifiler-bench --soak --vifilerd=build/tools/vifilerd "
+      "--vifiler_load=build/tools/load/vifiler-load)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
