@@ -140,8 +140,9 @@ void DataAccessPort::Serve(Served* served) {
   const std::string peer = connection->peer().address;
   VLOG(1) << label_ << " port: client " << connection->peer().identity << " connected from "
           << peer;
-  RequestQueue queue;
-  std::thread executor(&DataAccessPort::Execute, this, connection, &queue);
+  auto shared_queue = std::make_shared<RequestQueue>();
+  RequestQueue& queue = *shared_queue;
+  std::thread executor(&DataAccessPort::Execute, this, connection, shared_queue);
   while (!stopping_) {
     {
       // Back-pressure: no receiving while the executor has a full queue.
@@ -193,24 +194,43 @@ bool DataAccessPort::AnswerNull(transport::Connection* connection,
   return true;
 }
 
-void DataAccessPort::Execute(transport::Connection* connection, RequestQueue* queue) {
+void DataAccessPort::Execute(transport::Connection* connection,
+                             std::shared_ptr<RequestQueue> queue) {
   {
     VolumeService::Channel channel(connection);
     std::string request;
-    std::string reply;
-    while (true) {
+    std::deque<std::pair<absl::Status, std::string>> replies;
+    bool open = true;
+    while (open) {
+      bool have_request = false;
       {
         absl::MutexLock lock(&queue->mu);
-        auto ready = [queue]() ABSL_SHARED_LOCKS_REQUIRED(queue->mu) {
-          return !queue->requests.empty() || queue->receiving_done;
+        auto ready = [&queue]() ABSL_SHARED_LOCKS_REQUIRED(queue->mu) {
+          return !queue->requests.empty() || !queue->replies.empty() || queue->receiving_done;
         };
         queue->mu.Await(absl::Condition(&ready));
+        replies.swap(queue->replies);
         // After Stop() queued requests are dropped: their clients replay them elsewhere.
-        if (queue->requests.empty() || stopping_) break;
-        request = std::move(queue->requests.front());
-        queue->requests.pop_front();
+        if (!queue->requests.empty() && !stopping_) {
+          request = std::move(queue->requests.front());
+          queue->requests.pop_front();
+          have_request = true;
+        } else if (replies.empty()) {
+          break;  // nothing left to run or to send
+        }
       }
-      if (!HandleAndReply(&channel, request, &reply)) break;
+      for (auto& [status, reply] : replies) {
+        if (open && !Reply(connection, status, reply)) open = false;
+      }
+      replies.clear();
+      if (!open || !have_request) continue;
+      std::weak_ptr<RequestQueue> to = queue;
+      service_->HandleAsync(&channel, request, [to](absl::Status status, std::string reply) {
+        std::shared_ptr<RequestQueue> q = to.lock();
+        if (q == nullptr) return;  // the connection is gone: the client replays elsewhere
+        absl::MutexLock lock(&q->mu);
+        q->replies.emplace_back(std::move(status), std::move(reply));
+      });
     }
     // Leaving this scope destroys the channel: its registered memory goes before the
     // connection closes.
@@ -220,16 +240,14 @@ void DataAccessPort::Execute(transport::Connection* connection, RequestQueue* qu
   queue->executor_done = true;
 }
 
-bool DataAccessPort::HandleAndReply(VolumeService::Channel* channel, absl::string_view request,
-                                    std::string* reply) {
-  transport::Connection* connection = channel->connection();
-  absl::Status handled = service_->Handle(channel, request, reply);
-  if (!handled.ok()) {
+bool DataAccessPort::Reply(transport::Connection* connection, const absl::Status& status,
+                           const std::string& reply) {
+  if (!status.ok()) {
     LOG(WARNING) << label_ << " port: closing connection from " << connection->peer().address
-                 << ": " << handled;
+                 << ": " << status;
     return false;
   }
-  absl::Status sent = connection->Send(*reply, absl::Now() + kSendTimeout);
+  absl::Status sent = connection->Send(reply, absl::Now() + kSendTimeout);
   if (!sent.ok()) {
     VLOG(1) << label_ << " port: reply to " << connection->peer().address << " failed: " << sent;
     return false;

@@ -10,9 +10,11 @@
 //    answers kNull requests (keepalive probes) itself at once, whatever runs on the executor,
 //    and hands every other request, in order, to the executor through a bounded queue
 //    (kMaxQueuedRequests); while the queue is full it stops receiving (back-pressure through
-//    the transport's flow control). The executor handles one request at a time with
-//    VolumeService::Handle and sends the reply; it owns the connection's Channel, destroyed
-//    before the connection.
+//    the transport's flow control). The executor runs one request at a time with
+//    VolumeService::HandleAsync and sends the replies, both those ready at once and those of
+//    mutations the reply log hands back once durable (meanwhile it runs the next requests, so a
+//    connection's mutations share flushes); it owns the connection's Channel, destroyed before
+//    the connection.
 //  - A connection whose request cannot be handled (unreadable header, failed transfer) or
 //    whose peer vanishes is closed; every other connection is served on. Requests received
 //    before the peer left are still handled in order (their replies then fail to send).
@@ -73,10 +75,13 @@ class DataAccessPort {
     std::thread thread;  // receives; starts and joins the executor
     std::atomic<bool> finished{false};
   };
-  // The requests a connection's receiving thread hands to its executor.
+  // The requests a connection's receiving thread hands to its executor, and the replies the
+  // reply log hands back to it once they are durable (shared: a late reply may arrive after
+  // the connection is gone).
   struct RequestQueue {
     absl::Mutex mu;
     std::deque<std::string> requests ABSL_GUARDED_BY(mu);
+    std::deque<std::pair<absl::Status, std::string>> replies ABSL_GUARDED_BY(mu);
     bool receiving_done ABSL_GUARDED_BY(mu) = false;  // no more requests will come
     bool executor_done ABSL_GUARDED_BY(mu) = false;   // the executor has stopped
   };
@@ -87,11 +92,10 @@ class DataAccessPort {
   // Answers a kNull request on the receiving thread. False when the reply cannot be sent.
   bool AnswerNull(transport::Connection* connection, const protocol::MessageHeader& header);
   // The executor thread of one connection.
-  void Execute(transport::Connection* connection, RequestQueue* queue);
-  // Handles one request and sends its reply: the one step an asynchronous Handle would split.
-  // False when the connection must be closed.
-  bool HandleAndReply(VolumeService::Channel* channel, absl::string_view request,
-                      std::string* reply);
+  void Execute(transport::Connection* connection, std::shared_ptr<RequestQueue> queue);
+  // Sends one reply (or closes on an error). False when the connection must be closed.
+  bool Reply(transport::Connection* connection, const absl::Status& status,
+             const std::string& reply);
   void ReapFinished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   transport::Fabric* const fabric_;

@@ -69,9 +69,10 @@ VolumeService::VolumeService(std::unique_ptr<Volume> volume, ServiceOptions opti
     : volume_(std::move(volume)), options_(std::move(options)), guard_(std::move(guard)) {}
 
 VolumeService::~VolumeService() {
-  // The reply cache refers to the log; the log flushes what it holds as it closes.
-  reply_cache_.reset();
+  // The log flushes what it holds as it closes and runs the completions of deferred replies,
+  // which use the reply cache: the cache goes after it.
   log_.reset();
+  reply_cache_.reset();
 }
 
 absl::StatusOr<std::unique_ptr<VolumeService>> VolumeService::Open(
@@ -176,50 +177,89 @@ ServiceCounters VolumeService::counters() const {
   return c;
 }
 
+void VolumeService::EndExecuting() {
+  absl::MutexLock lock(&mu_);
+  --executing_;
+}
+
 absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
                                    std::string* reply) {
+  struct Answer {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::Status status ABSL_GUARDED_BY(mu);
+    std::string reply ABSL_GUARDED_BY(mu);
+  };
+  auto answer = std::make_shared<Answer>();
+  HandleAsync(channel, request, [answer](absl::Status status, std::string r) {
+    absl::MutexLock lock(&answer->mu);
+    answer->done = true;
+    answer->status = std::move(status);
+    answer->reply = std::move(r);
+  });
+  absl::MutexLock lock(&answer->mu);
+  auto done = [&answer]() ABSL_SHARED_LOCKS_REQUIRED(answer->mu) { return answer->done; };
+  if (!answer->mu.AwaitWithTimeout(absl::Condition(&done), kDurableWait + absl::Seconds(5))) {
+    return absl::DeadlineExceededError("no reply: the reply log did not become durable in time");
+  }
+  *reply = std::move(answer->reply);
+  return answer->status;
+}
+
+void VolumeService::HandleAsync(Channel* channel, absl::string_view request, ReplyCallback done) {
+  absl::Status result;
+  std::string reply;
+  if (!HandleRequest(channel, request, &done, &result, &reply)) done(result, std::move(reply));
+}
+
+bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
+                                  ReplyCallback* deferred, absl::Status* result,
+                                  std::string* reply) {
   absl::StatusOr<MessageHeader> decoded = protocol::DecodeHeader(request);
   if (!decoded.ok()) {
     bad_requests_.fetch_add(1);
-    return absl::InvalidArgumentError(
+    *result = absl::InvalidArgumentError(
         absl::StrCat("unreadable request: ", decoded.status().message()));
+    return false;
   }
   const MessageHeader& header = *decoded;
   if (header.flags & protocol::kFlagReply) {
     bad_requests_.fetch_add(1);
-    return absl::InvalidArgumentError("reply flag set on a request");
+    *result = absl::InvalidArgumentError("reply flag set on a request");
+    return false;
   }
   requests_.fetch_add(1);
   {
     absl::MutexLock lock(&mu_);
     if (!accepting_) {
       *reply = MakeReply(header, ErrorCode::kNotOwner, "");
-      return absl::OkStatus();
+      return false;
     }
     ++executing_;
   }
+  // Ends the request's "executing" span, unless a deferred reply carries it on.
   struct Done {
     VolumeService* self;
+    bool handed_over = false;
     ~Done() {
-      absl::MutexLock lock(&self->mu_);
-      --self->executing_;
+      if (!handed_over) self->EndExecuting();
     }
   } done{this};
 
   std::string body;
   if (header.opcode == Opcode::kNull) {
     *reply = MakeReply(header, ErrorCode::kOk, "");
-    return absl::OkStatus();
+    return false;
   }
   if (header.opcode == Opcode::kSessionCreate) {
     ErrorCode code = CreateSession(request, &body);
     *reply = MakeReply(header, code, body);
-    return absl::OkStatus();
+    return false;
   }
   if (header.opcode == Opcode::kNotice) {
     bad_requests_.fetch_add(1);
     *reply = MakeReply(header, ErrorCode::kNotSupported, "");
-    return absl::OkStatus();
+    return false;
   }
 
   Session session;
@@ -230,7 +270,7 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
   }
   if (session.slots == 0) {
     *reply = MakeReply(header, ErrorCode::kBadSession, "");
-    return absl::OkStatus();
+    return false;
   }
   if (header.opcode == Opcode::kSessionDestroy) {
     {
@@ -239,11 +279,11 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     }
     reply_cache_->Forget(session.client_id);
     *reply = MakeReply(header, ErrorCode::kOk, "");
-    return absl::OkStatus();
+    return false;
   }
   if (header.slot >= session.slots) {
     *reply = MakeReply(header, ErrorCode::kBadSlot, "");
-    return absl::OkStatus();
+    return false;
   }
 
   std::string cached;
@@ -252,7 +292,10 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     case ReplyCache::Verdict::kReplay: {
       // Same reply as the first time, addressed to the current session.
       absl::StatusOr<MessageHeader> old = protocol::DecodeHeader(cached);
-      if (!old.ok()) return absl::InternalError("corrupt reply cache entry");
+      if (!old.ok()) {
+        *result = absl::InternalError("corrupt reply cache entry");
+        return false;
+      }
       MessageHeader restamped = *old;
       restamped.session_id = header.session_id;
       restamped.flags |= protocol::kFlagReplay;
@@ -260,20 +303,21 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
       protocol::Encoder e(&head);
       protocol::EncodeHeader(restamped, &e);
       *reply = head + cached.substr(protocol::kHeaderSize);
-      return absl::OkStatus();
+      return false;
     }
     case ReplyCache::Verdict::kMisordered:
       *reply = MakeReply(header, ErrorCode::kSequenceMisordered, "");
-      return absl::OkStatus();
+      return false;
     case ReplyCache::Verdict::kBusy:
       *reply = MakeReply(header, ErrorCode::kBusy, "");
-      return absl::OkStatus();
+      return false;
     case ReplyCache::Verdict::kExecute:
       break;
   }
 
   if (protocol::IsMutating(header.opcode)) {
-    return HandleMutation(header, request, channel, session, reply);
+    done.handed_over = HandleMutation(header, request, channel, session, deferred, result, reply);
+    return done.handed_over;
   }
   absl::Status transport_error;
   ErrorCode code;
@@ -283,10 +327,13 @@ absl::Status VolumeService::Handle(Channel* channel, absl::string_view request,
     code = Execute(header, request, channel, &body);
   }
   reply_cache_->Finish(session.client_id, header.slot, header.sequence);
-  if (!transport_error.ok()) return transport_error;  // a direct read executes again on replay
+  if (!transport_error.ok()) {  // a direct read executes again on replay
+    *result = transport_error;
+    return false;
+  }
   if (code == ErrorCode::kBadRequest) bad_requests_.fetch_add(1);
   *reply = MakeReply(header, code, body);
-  return absl::OkStatus();
+  return false;
 }
 
 // What HandleMutation carries from planning to recording.
@@ -381,22 +428,22 @@ ErrorCode VolumeService::Run(const MessageHeader& header, absl::string_view requ
   return code;
 }
 
-absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::string_view request,
-                                           Channel* channel, const Session& session,
-                                           std::string* reply) {
+bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_view request,
+                                   Channel* channel, const Session& session, ReplyCallback* done,
+                                   absl::Status* result, std::string* reply) {
   const std::string& client = session.client_id;
   if (absl::Status owner = guard_(); !owner.ok()) {
     reply_cache_->Finish(client, header.slot, header.sequence);
     LOG_EVERY_N(WARNING, 100) << "refusing mutation: " << owner;
     *reply = MakeReply(header, ErrorCode::kNotOwner, "");
-    return absl::OkStatus();
+    return false;
   }
   if (!reply_cache_->HasRoom()) {
     // The reply could not be recorded: refuse before executing; the client retries.
     reply_cache_->Finish(client, header.slot, header.sequence);
     LOG_EVERY_N(WARNING, 100) << "reply log full: refusing a mutation";
     *reply = MakeReply(header, ErrorCode::kBusy, "");
-    return absl::OkStatus();
+    return false;
   }
   Mutation m;
   ErrorCode code = Plan(header, request, &m);
@@ -405,7 +452,7 @@ absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::st
     if (absl::Status held = names_.Acquire(m.names, absl::Now() + kReplayWait); !held.ok()) {
       reply_cache_->Finish(client, header.slot, header.sequence);
       *reply = MakeReply(header, ErrorCode::kBusy, "");
-      return absl::OkStatus();
+      return false;
     }
   } else {
     m.names.clear();
@@ -429,13 +476,15 @@ absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::st
           lsn.ok() ? log_->WaitDurable(*lsn, absl::Now() + kDurableWait) : lsn.status();
       if (!durable.ok()) {
         unhold.keep = true;
-        return Fail(absl::Status(durable.code(),
-                                 absl::StrCat("cannot record an intent: ", durable.message())));
+        *result = Fail(absl::Status(durable.code(),
+                                    absl::StrCat("cannot record an intent: ", durable.message())));
+        return false;
       }
       if (absl::Status owner = guard_(); !owner.ok()) {
         unhold.keep = true;  // the next owner resolves the intent
-        return Fail(absl::FailedPreconditionError(
+        *result = Fail(absl::FailedPreconditionError(
             absl::StrCat("lost the volume with an intent recorded: ", owner.message())));
+        return false;
       }
     }
   }
@@ -452,7 +501,8 @@ absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::st
     if (!transport_error.ok()) {
       // A direct write that could not fetch its data did not execute.
       reply_cache_->Finish(client, header.slot, header.sequence);
-      return transport_error;
+      *result = transport_error;
+      return false;
     }
 #ifdef VIFILER_TEST_HOOKS
     if (n == options_.test_only_die_after_syscall) {
@@ -467,23 +517,38 @@ absl::Status VolumeService::HandleMutation(const MessageHeader& header, absl::st
   for (const protocol::FileHandle& h : m.touched) effects.push_back(volume_->SyncOf(h));
   absl::StatusOr<uint64_t> lsn =
       reply_cache_->RecordReply(client, header.slot, header.sequence, *reply, std::move(effects));
-  absl::Status durable =
-      lsn.ok() ? log_->WaitDurable(*lsn, absl::Now() + kDurableWait) : lsn.status();
-  if (!durable.ok()) {
-    unhold.keep = true;
-    return Fail(
-        absl::Status(durable.code(), absl::StrCat("cannot record a reply: ", durable.message())));
+  unhold.keep = true;  // from here on the completion releases the names
+  if (!lsn.ok()) {
+    *result = Fail(absl::Status(lsn.status().code(),
+                                absl::StrCat("cannot record a reply: ", lsn.status().message())));
+    return false;
   }
-  reply_cache_->MarkDurable(client, header.slot, header.sequence);
+  // The reply goes out once the log says it is durable; the caller goes on meanwhile.
+  log_->WhenDurable(*lsn, [this, client, slot = header.slot, sequence = header.sequence,
+                           answer = std::move(*reply), names = std::move(m.names),
+                           done = std::move(*done)](absl::Status durable) {
+    if (!durable.ok()) {
+      // The names stay held: nothing may touch them until the next owner resolves them.
+      done(Fail(absl::Status(durable.code(),
+                             absl::StrCat("cannot record a reply: ", durable.message()))),
+           "");
+      EndExecuting();
+      return;
+    }
+    reply_cache_->MarkDurable(client, slot, sequence);
+    names_.Release(names);
 #ifdef VIFILER_TEST_HOOKS
-  if (options_.test_only_die_after_mutations > 0 &&
-      mutations_.load() >= options_.test_only_die_after_mutations) {
-    LOG(ERROR) << "test hook: dying after mutation " << options_.test_only_die_after_mutations
-               << " before its reply";
-    kill(getpid(), SIGKILL);
-  }
+    if (options_.test_only_die_after_mutations > 0 &&
+        mutations_.load() >= options_.test_only_die_after_mutations) {
+      LOG(ERROR) << "test hook: dying after mutation " << options_.test_only_die_after_mutations
+                 << " before its reply";
+      kill(getpid(), SIGKILL);
+    }
 #endif
-  return absl::OkStatus();
+    done(absl::OkStatus(), answer);
+    EndExecuting();
+  });
+  return true;
 }
 
 ErrorCode VolumeService::CreateSession(absl::string_view request, std::string* body) {

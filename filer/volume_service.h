@@ -117,6 +117,15 @@ class VolumeService {
   VolumeService(const VolumeService&) = delete;
   VolumeService& operator=(const VolumeService&) = delete;
 
+  // Called once per request with the reply to send, or with an error: close the connection
+  // without answering.
+  using ReplyCallback = std::function<void(absl::Status status, std::string reply)>;
+  // Handles one request. Most replies are ready when it returns; a mutation's reply waits for
+  // the reply log to make it durable, and `done` is then called later, from the log's
+  // completion thread, while the caller goes on with its next request (so the mutations of one
+  // connection share flushes too).
+  void HandleAsync(Channel* channel, absl::string_view request, ReplyCallback done);
+  // The same, waiting for the reply (bounded).
   absl::Status Handle(Channel* channel, absl::string_view request, std::string* reply);
 
   void StopAccepting();
@@ -139,8 +148,15 @@ class VolumeService {
   VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options, MutationGuard guard);
   absl::Status Recover(std::unique_ptr<storage::BlockFile> reply_log);
 
-  absl::Status HandleMutation(const protocol::MessageHeader& header, absl::string_view request,
-                              Channel* channel, const Session& session, std::string* reply);
+  // Returns true when it handed `done` to the reply log (the reply comes later); otherwise
+  // *result and *reply are the answer now.
+  bool HandleMutation(const protocol::MessageHeader& header, absl::string_view request,
+                      Channel* channel, const Session& session, ReplyCallback* done,
+                      absl::Status* result, std::string* reply);
+  // Everything but the deferred completion of mutations: as HandleMutation.
+  bool HandleRequest(Channel* channel, absl::string_view request, ReplyCallback* done,
+                     absl::Status* result, std::string* reply);
+  void EndExecuting();
   // Decodes a mutation's request: its names to hold, whether it needs an intent.
   protocol::ErrorCode Plan(const protocol::MessageHeader& header, absl::string_view request,
                            Mutation* m);

@@ -141,8 +141,13 @@ TEST_F(PairTest, FatalSignalSendsFailingBeforeTheFilerDies) {
   ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
   const absl::Duration took = absl::Now() - t0;
   // A silent death cannot be detected before heartbeat_misses intervals have passed.
-  EXPECT_LT(took, Scaled(kInterval * kMisses + absl::Milliseconds(100)))
+  EXPECT_LT(took, Scaled(kSilentBound + absl::Milliseconds(150)))
       << "takeover after SIGSEGV took " << took;
+  // It was the FAILING notice that triggered it, not the silence.
+  auto sb = AdminStatus(B());
+  ASSERT_TRUE(sb.ok());
+  EXPECT_NE((*sb)["last_change"].find("partner sent FAILING"), std::string::npos)
+      << (*sb)["last_change"];
   ASSERT_TRUE(pair_.a().process()->Wait(absl::Seconds(10)).ok());
   const int status = pair_.a().process()->wait_status();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) << "status " << status;
