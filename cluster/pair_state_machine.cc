@@ -91,6 +91,9 @@ PairDecision DecidePairAction(const PairInputs& in, const PairConfig& config) {
   if (in.partner_failing && !in.partner_halting) {
     return Do(PairAction::kTakeOverPartner, "partner sent FAILING");
   }
+  if (in.partner_released && in.holds_own && !in.partner_halting) {
+    return Do(PairAction::kTakeOverPartner, "partner released its volume on storage");
+  }
   if (dead) {
     return Do(PairAction::kTakeOverPartner,
               absl::StrCat("partner silent for ", Ms(in.since_heard),

@@ -20,6 +20,8 @@
 //     partner has waited for giveback for auto_giveback_delay.
 //  6. Not holding the partner's volume: take it over when the partner sent FAILING (it dies,
 //     halts with takeover, or relinquished its volume for an administrative takeover), when
+//     the partner released its volume on storage and did not say HALTING (its process died
+//     and its fence guard fenced and released the volume: nothing waits for silence), when
 //     the administrator asks and the partner is silent with stale storage, or when the
 //     partner is dead: silent on the interconnect for the
 //     detection threshold AND its mailboxes on storage unchanged as long, and not HALTING; a
@@ -68,6 +70,9 @@ struct PairInputs {
   // this filer watches, or never did).
   absl::Duration partner_storage_silence = absl::InfiniteDuration();
   bool partner_seen_alive = false;  // heard, or its mailbox moved, since this filer started
+  // The last beat on the partner's own volume is the partner's release: it holds no lease on
+  // it any more (it died and its guard fenced the volume, or it let the volume go).
+  bool partner_released = false;
   // Administrator requests pending.
   bool admin_halt = false;
   bool admin_takeover = false;

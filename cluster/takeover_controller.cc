@@ -282,6 +282,8 @@ PairInputs TakeoverController::Gather() {
     in.partner_storage_silence =
         std::min(partner_silence(own_obs, own_mailbox_first_counter_),
                  partner_silence(partner_obs, partner_mailbox_first_counter_));
+    in.partner_released = partner_obs.seen && partner_obs.entry.released &&
+                          partner_obs.entry.writer == options_.partner;
   }
   if (in.holds_own) {
     in.own_record = OwnRecord::kHeldBySelf;
@@ -293,7 +295,13 @@ PairInputs TakeoverController::Gather() {
                read->record.state == OwnershipState::kReleased) {
       in.own_record = OwnRecord::kFree;
     } else if (read->record.owner == options_.partner) {
-      in.own_record = OwnRecord::kHeldByPartner;
+      // Held by the partner, unless its last beat on this volume released it (it died and its
+      // guard fenced the volume).
+      const bool released = own_obs.seen && own_obs.entry.released &&
+                            own_obs.entry.writer == options_.partner &&
+                            own_obs.entry.epoch == read->record.epoch &&
+                            own_obs.entry.incarnation == read->record.incarnation;
+      in.own_record = released ? OwnRecord::kFree : OwnRecord::kHeldByPartner;
     } else if (read->record.owner == options_.name &&
                (read->record.incarnation != incarnation_ || !paired_)) {
       // An earlier run of this filer (or this one, after its volume failed, with no partner to
@@ -462,6 +470,11 @@ void TakeoverController::DoHalt(bool takeover) {
     published_.state = FilerState::kHalting;
   }
   published_state_ = FilerState::kHalting;
+  // HALTING goes before the releases: the partner must know not to take the volumes over
+  // before it sees them released on storage.
+  if (paired_ && !takeover) {
+    SendToPartner(InterconnectMessageType::kHalting, "halted without takeover");
+  }
   if (partner_ != nullptr) {
     partner_->Release(true, absl::StrCat(options_.name, " is halting"), kDrainTimeout)
         .IgnoreError();
@@ -471,9 +484,8 @@ void TakeoverController::DoHalt(bool takeover) {
     own_->Release(false, "", kDrainTimeout).IgnoreError();
     own_.reset();
   }
-  if (paired_) {
-    SendToPartner(takeover ? InterconnectMessageType::kFailing : InterconnectMessageType::kHalting,
-                  takeover ? "halted by the administrator" : "halted without takeover");
+  if (paired_ && takeover) {
+    SendToPartner(InterconnectMessageType::kFailing, "halted by the administrator");
   }
   NoteChange(takeover ? "halted (partner takes over)" : "halted");
   absl::MutexLock lock(&mu_);

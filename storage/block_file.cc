@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 
@@ -45,21 +46,28 @@ class PosixBlockFile : public BlockFile {
 
   absl::Status Read(uint64_t offset, absl::Span<char> out) override {
     if (absl::Status s = Check(offset, out.size()); !s.ok()) return s;
-    AlignedBuffer buffer(out.size());
-    if (buffer.data() == nullptr) return absl::ResourceExhaustedError("no memory for a read");
+    // A caller's block-aligned buffer is read into directly; others go through a bounce buffer.
+    const bool aligned = reinterpret_cast<uintptr_t>(out.data()) % kBlockSize == 0;
+    std::unique_ptr<AlignedBuffer> bounce;
+    char* target = out.data();
+    if (!aligned) {
+      bounce = std::make_unique<AlignedBuffer>(out.size());
+      if (bounce->data() == nullptr) return absl::ResourceExhaustedError("no memory for a read");
+      target = bounce->data();
+    }
     size_t done = 0;
     while (done < out.size()) {
-      const ssize_t n = pread(fd_, buffer.data() + done, out.size() - done,
-                              static_cast<off_t>(offset_ + offset + done));
+      const ssize_t n =
+          pread(fd_, target + done, out.size() - done, static_cast<off_t>(offset_ + offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError("read", name(), errno);
       if (n == 0) {  // past the end of a regular file: reads as zeroes
-        memset(buffer.data() + done, 0, out.size() - done);
+        memset(target + done, 0, out.size() - done);
         break;
       }
       done += static_cast<size_t>(n);
     }
-    memcpy(out.data(), buffer.data(), out.size());
+    if (!aligned) memcpy(out.data(), target, out.size());
     return absl::OkStatus();
   }
 

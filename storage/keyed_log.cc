@@ -13,6 +13,8 @@
 #include "storage/keyed_log.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "storage/record_block.h"
@@ -24,7 +26,7 @@ namespace {
 constexpr uint64_t kMinBlocks = 8;
 constexpr absl::Duration kCloseFlushTimeout = absl::Seconds(5);
 // Recovery reads this many blocks at a time.
-constexpr uint64_t kReadChunkBlocks = 256;
+constexpr uint64_t kReadChunkBlocks = 1024;
 
 uint64_t Headroom(uint64_t blocks) {
   uint64_t h = std::max<uint64_t>(4, blocks / 8);
@@ -81,15 +83,20 @@ absl::Status KeyedLog::Recover(LiveMap* recovered) {
     std::string payload;
   };
   std::map<uint64_t, Found> found;  // block number -> block
-  std::string chunk;
+  // Block-aligned, so that a direct BlockFile reads straight into it.
+  const size_t chunk_bytes = std::min(kReadChunkBlocks, ring_blocks_) * kBlockSize;
+  std::unique_ptr<char, decltype(&free)> memory(
+      static_cast<char*>(aligned_alloc(kBlockSize, chunk_bytes)), &free);
+  if (memory == nullptr) return absl::ResourceExhaustedError("no memory to read the log");
   for (uint64_t at = 0; at < ring_blocks_; at += kReadChunkBlocks) {
     const uint64_t n = std::min(kReadChunkBlocks, ring_blocks_ - at);
-    chunk.resize(n * kBlockSize);
-    absl::Status s = file_->Read(at * kBlockSize, absl::MakeSpan(chunk));
+    absl::Span<char> span(memory.get(), n * kBlockSize);
+    const absl::string_view chunk(span.data(), span.size());
+    absl::Status s = file_->Read(at * kBlockSize, span);
     if (!s.ok()) return s;
     for (uint64_t i = 0; i < n; ++i) {
       std::optional<RecordBlock> block =
-          DecodeRecordBlock(absl::string_view(chunk).substr(i * kBlockSize, kBlockSize));
+          DecodeRecordBlock(chunk.substr(i * kBlockSize, kBlockSize));
       if (!block.has_value() || block->kind != RecordKind::kReplyLog) continue;
       if (block->sequence % ring_blocks_ != at + i) continue;  // not where its number puts it
       found[block->sequence] = Found{block->epoch, std::move(block->payload)};

@@ -59,6 +59,14 @@ TEST(PairStateMachineTest, FailingTakesOverAtOnceHaltingNever) {
   EXPECT_EQ(Act(in), PairAction::kNone);
 }
 
+TEST(PairStateMachineTest, AReleasedPartnerVolumeIsTakenOverWithoutWaitingForSilence) {
+  PairInputs in = Serving();
+  in.partner_released = true;  // its guard fenced and released it: it cannot write any more
+  EXPECT_EQ(Act(in), PairAction::kTakeOverPartner);
+  in.partner_halting = true;  // halted without takeover: leave it
+  EXPECT_EQ(Act(in), PairAction::kNone);
+}
+
 TEST(PairStateMachineTest, PartnerNeverSeenGetsTheGrace) {
   PairInputs in = Serving();
   in.partner_seen_alive = false;
