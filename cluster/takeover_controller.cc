@@ -415,6 +415,8 @@ void TakeoverController::AcquireOwn(const std::string& reason) {
   own_ = std::move(*held);
   relinquish_requested_ = false;
   started_serving_ = true;
+  published_state_ = ComputeState();
+  published_epoch_ = own_->epoch();
   published_.last_change =
       absl::StrCat(Timestamp(), " serving own volume at epoch ", own_->epoch(), " (", reason, ")");
   LOG(INFO) << options_.name << ": " << published_.last_change;

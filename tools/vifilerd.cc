@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -206,13 +207,22 @@ int Main(cluster::FenceGuard* guard) {
   LOG(INFO) << FLAGS_name << " started on " << (*fabric)->name() << " ("
             << cluster::FilerStateName(controller.state()) << ")";
 
-  std::thread([&controller, signals] {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) return;
-    LOG(WARNING) << FLAGS_name << ": signal " << strsignal(sig) << ", halting";
-    controller.Halt(FLAGS_takeover_on_sigterm).IgnoreError();
-  }).detach();
+  // SIGTERM/SIGINT halt the filer. The thread that waits for them is joined before the
+  // controller goes away (it may still be inside Halt() when the halt completes).
+  std::atomic<bool> halted{false};
+  std::thread signal_waiter([&controller, &halted, signals] {
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!halted) {
+      const int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig <= 0) continue;  // timeout or EINTR
+      LOG(INFO) << FLAGS_name << ": signal " << strsignal(sig) << ", halting";
+      controller.Halt(FLAGS_takeover_on_sigterm).IgnoreError();
+      return;
+    }
+  });
   controller.WaitForHalt(absl::InfiniteFuture());
+  halted = true;
+  signal_waiter.join();
   admin.Stop();
   LOG(INFO) << FLAGS_name << " halted";
   return 0;

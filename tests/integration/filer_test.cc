@@ -118,6 +118,29 @@ TEST_F(FilerTest, FileOperations) {
   EXPECT_GT(fs->total_bytes, 0u);
 }
 
+// Starting a filer a second time on a volume that is being served (same address: its ports are
+// taken; another address: it would serve the same volume) must fail with an error naming the
+// running one, and must not disturb it (before: it raised the volume's epoch and the running
+// filer refused every write from then on).
+TEST_F(FilerTest, SecondFilerOnAServedVolumeRefusesAndLeavesTheFirstServing) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Mkdir("/before").ok());
+  for (const std::string& address : {fabric_.address_a, fabric_.address_b}) {
+    FilerProcess second("filer-a", volume_, address, hosts_, dir_ + "/second.log");
+    ASSERT_TRUE(second.StartNoWait().ok());
+    ASSERT_TRUE(second.process()->Wait(Scaled(absl::Seconds(20))).ok())
+        << "second filer kept running";
+    const int status = second.process()->wait_status();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "status " << status;
+    EXPECT_NE(second.Log().find("another vifilerd named filer-a"), std::string::npos)
+        << second.Log();
+    // The first one still serves, reads and writes.
+    EXPECT_TRUE(c->Mkdir(absl::StrCat("/after-", address)).ok());
+    EXPECT_TRUE(c->Stat("/before").ok());
+  }
+}
+
 TEST_F(FilerTest, ClientRestartedWithSameIdentityIsNotAnsweredFromTheOldRun) {
   client::ClientOptions o = TestClientOptions(hosts_);
   o.failover = false;
