@@ -3,6 +3,7 @@
 // vifiler: the client command line. One operation per run against FILER:/path names.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -157,10 +158,20 @@ int Run(const std::vector<std::string>& args) {
   if (cmd == "put") {
     rc = Put(c, local, remote.path);
   } else if (cmd == "get") {
-    int fd = open(local.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Die(absl::StrCat(local, ": ", strerror(errno)));
+    // Into a temporary file beside LOCAL, renamed over it only once everything arrived: a
+    // failed get never leaves LOCAL empty or half written.
+    std::string tmp = local + ".vifiler-get.XXXXXX";
+    int fd = mkstemp(tmp.data());
+    if (fd < 0)
+      return Die(
+          absl::StrCat(local, ": cannot create a temporary file beside it: ", strerror(errno)));
+    fchmod(fd, 0644);
     rc = Fetch(c, remote.path, fd, local);
     if (close(fd) != 0 && rc == 0) rc = Die(absl::StrCat(local, ": ", strerror(errno)));
+    if (rc == 0 && rename(tmp.c_str(), local.c_str()) != 0) {
+      rc = Die(absl::StrCat(local, ": ", strerror(errno)));
+    }
+    if (rc != 0) unlink(tmp.c_str());
   } else if (cmd == "stream") {
     rc = RunStream(c, remote.path, FLAGS_stream_seconds, FLAGS_stream_record_size);
   } else if (cmd == "cat") {

@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
+#include "tests/integration/run_command.h"
 #include "tests/integration/test_env.h"
 #include "transport/fabric.h"
 
@@ -139,6 +143,44 @@ TEST_F(FilerTest, SecondFilerOnAServedVolumeRefusesAndLeavesTheFirstServing) {
     EXPECT_TRUE(c->Mkdir(absl::StrCat("/after-", address)).ok());
     EXPECT_TRUE(c->Stat("/before").ok());
   }
+}
+
+// `vifiler get` of a file that does not exist fails and leaves an existing local file alone.
+TEST_F(FilerTest, FailedGetLeavesTheLocalFileAlone) {
+  const std::string local = dir_ + "/keep.txt";
+  {
+    std::ofstream out(local);
+    out << "precious";
+  }
+  std::string out, err;
+  auto rc =
+      RunCommand({BinaryPath("VIFILER"), "--hosts_file=" + hosts_, "--fabric=" + fabric_.fabric,
+                  "--noenable_failover", "get", "filer-a:/nope", local},
+                 &out, &err, absl::Seconds(30));
+  ASSERT_TRUE(rc.ok());
+  EXPECT_NE(*rc, 0);
+  EXPECT_NE(err.find("nope"), std::string::npos) << err;
+  std::ifstream in(local);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "precious");
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find("vifiler-get"), std::string::npos)
+        << "temporary file left behind: " << e.path();
+  }
+  // A get that works replaces it.
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  auto f = c->Create("/there");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write(0, "fresh").ok());
+  rc = RunCommand({BinaryPath("VIFILER"), "--hosts_file=" + hosts_, "--fabric=" + fabric_.fabric,
+                   "--noenable_failover", "get", "filer-a:/there", local},
+                  &out, &err, absl::Seconds(30));
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0) << err;
+  std::ifstream again(local);
+  std::string now((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(now, "fresh");
 }
 
 TEST_F(FilerTest, ClientRestartedWithSameIdentityIsNotAnsweredFromTheOldRun) {
