@@ -18,16 +18,30 @@ using vifiler::client::ErrorCodeOf;
 using vifiler::protocol::ErrorCode;
 
 thread_local std::string last_error;
+// vifiler_set_call_timeout(): zero is none.
+thread_local absl::Duration call_timeout = absl::ZeroDuration();
+
+// The deadline of one C call: a CallDeadline for its duration when the thread set a timeout.
+class ThreadCallDeadline {
+ public:
+  ThreadCallDeadline()
+      : deadline_(call_timeout > absl::ZeroDuration() ? absl::Now() + call_timeout
+                                                      : absl::InfiniteFuture()) {}
+
+ private:
+  vifiler::client::CallDeadline deadline_;
+};
 
 int Fail(const absl::Status& status) {
   last_error = status.ToString();
   ErrorCode code = ErrorCodeOf(status);
   if (code == ErrorCode::kTransport) {
-    return status.code() == absl::StatusCode::kUnavailable ||
-                   status.code() == absl::StatusCode::kDeadlineExceeded
-               ? VIFILER_EUNAVAILABLE
-               : VIFILER_EOTHER;
+    if (status.code() == absl::StatusCode::kDeadlineExceeded) return VIFILER_ETIMEDOUT;
+    if (status.code() == absl::StatusCode::kPermissionDenied) return VIFILER_EACCES;
+    return status.code() == absl::StatusCode::kUnavailable ? VIFILER_EUNAVAILABLE : VIFILER_EOTHER;
   }
+  if (code == ErrorCode::kReadOnly) return VIFILER_EROFS;
+  if (code == ErrorCode::kNotExported) return VIFILER_EACCES;
   uint32_t value = static_cast<uint32_t>(code);
   return value <= static_cast<uint32_t>(ErrorCode::kStaleHandle) ? -static_cast<int>(value)
                                                                  : VIFILER_EOTHER;
@@ -49,9 +63,30 @@ void FromHandle(const vifiler::protocol::FileHandle& h, vifiler_file_t* f) {
 
 extern "C" {
 
+const char* vifiler_version(void) { return vifiler::Version(); }
+
+void vifiler_set_log(int level, vifiler_log_fn fn, void* arg) {
+  using vifiler::client::LogLevel;
+  const LogLevel min_level = level < VIFILER_LOG_DEBUG  ? LogLevel::kDebug
+                             : level >= VIFILER_LOG_OFF ? LogLevel::kOff
+                                                        : static_cast<LogLevel>(level);
+  if (fn == nullptr) {
+    vifiler::client::SetLogHandler(min_level, nullptr);  // stderr
+    return;
+  }
+  vifiler::client::SetLogHandler(min_level, [fn, arg](LogLevel l, const std::string& message) {
+    fn(static_cast<int>(l), message.c_str(), arg);
+  });
+}
+
+void vifiler_set_call_timeout(uint32_t timeout_ms) {
+  call_timeout = absl::Milliseconds(timeout_ms);
+}
+
 void vifiler_options_init(vifiler_options_t* options) { *options = vifiler_options_t{}; }
 
 int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vifiler_t** out) {
+  ThreadCallDeadline deadline;
   if (filer_name == nullptr || out == nullptr)
     return Fail(absl::InvalidArgumentError("null argument"));
   vifiler::client::ClientOptions o;
@@ -80,6 +115,7 @@ int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vi
 void vifiler_disconnect(vifiler_t* v) { delete v; }
 
 int vifiler_create(vifiler_t* v, const char* path, uint32_t mode, vifiler_file_t* file) {
+  ThreadCallDeadline deadline;
   absl::StatusOr<vifiler::client::File> f = v->client->Create(path, mode);
   if (!f.ok()) return Fail(f.status());
   FromHandle(f->handle(), file);
@@ -87,6 +123,7 @@ int vifiler_create(vifiler_t* v, const char* path, uint32_t mode, vifiler_file_t
 }
 
 int vifiler_open(vifiler_t* v, const char* path, vifiler_file_t* file) {
+  ThreadCallDeadline deadline;
   absl::StatusOr<vifiler::client::File> f = v->client->Open(path);
   if (!f.ok()) return Fail(f.status());
   FromHandle(f->handle(), file);
@@ -95,6 +132,7 @@ int vifiler_open(vifiler_t* v, const char* path, vifiler_file_t* file) {
 
 int64_t vifiler_read(vifiler_t* v, const vifiler_file_t* file, uint64_t offset, void* buf,
                      size_t length) {
+  ThreadCallDeadline deadline;
   absl::StatusOr<size_t> n =
       v->client->Read(ToHandle(file), offset, absl::MakeSpan(static_cast<char*>(buf), length));
   if (!n.ok()) return Fail(n.status());
@@ -103,6 +141,7 @@ int64_t vifiler_read(vifiler_t* v, const vifiler_file_t* file, uint64_t offset, 
 
 int64_t vifiler_write(vifiler_t* v, const vifiler_file_t* file, uint64_t offset, const void* buf,
                       size_t length) {
+  ThreadCallDeadline deadline;
   absl::StatusOr<size_t> n = v->client->Write(
       ToHandle(file), offset, absl::string_view(static_cast<const char*>(buf), length));
   if (!n.ok()) return Fail(n.status());
@@ -110,10 +149,12 @@ int64_t vifiler_write(vifiler_t* v, const vifiler_file_t* file, uint64_t offset,
 }
 
 int vifiler_fsync(vifiler_t* v, const vifiler_file_t* file) {
+  ThreadCallDeadline deadline;
   return Check(v->client->Fsync(ToHandle(file)));
 }
 
 int vifiler_stat(vifiler_t* v, const char* path, vifiler_stat_t* st) {
+  ThreadCallDeadline deadline;
   absl::StatusOr<vifiler::protocol::FileAttr> attr = v->client->Stat(path);
   if (!attr.ok()) return Fail(attr.status());
   st->file_id = attr->file_id;
@@ -125,17 +166,23 @@ int vifiler_stat(vifiler_t* v, const char* path, vifiler_stat_t* st) {
 }
 
 int vifiler_mkdir(vifiler_t* v, const char* path, uint32_t mode) {
+  ThreadCallDeadline deadline;
   return Check(v->client->Mkdir(path, mode));
 }
 
-int vifiler_remove(vifiler_t* v, const char* path) { return Check(v->client->Remove(path)); }
+int vifiler_remove(vifiler_t* v, const char* path) {
+  ThreadCallDeadline deadline;
+  return Check(v->client->Remove(path));
+}
 
 int vifiler_rename(vifiler_t* v, const char* from, const char* to) {
+  ThreadCallDeadline deadline;
   return Check(v->client->Rename(from, to));
 }
 
 int vifiler_list(vifiler_t* v, const char* path,
                  int (*fn)(const char* name, uint32_t type, void* arg), void* arg) {
+  ThreadCallDeadline deadline;
   auto entries = v->client->List(path);
   if (!entries.ok()) return Fail(entries.status());
   for (const auto& e : *entries) {

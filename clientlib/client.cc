@@ -30,6 +30,8 @@ absl::StatusCode CanonicalCode(ErrorCode code) {
     case ErrorCode::kExists:
       return absl::StatusCode::kAlreadyExists;
     case ErrorCode::kAccess:
+    case ErrorCode::kReadOnly:
+    case ErrorCode::kNotExported:
       return absl::StatusCode::kPermissionDenied;
     case ErrorCode::kInvalid:
     case ErrorCode::kNameTooLong:
@@ -49,6 +51,8 @@ absl::StatusCode CanonicalCode(ErrorCode code) {
     case ErrorCode::kBusy:
     case ErrorCode::kTransport:
       return absl::StatusCode::kUnavailable;
+    case ErrorCode::kSessionExpired:
+      return absl::StatusCode::kAborted;
     default:
       return absl::StatusCode::kInternal;
   }
@@ -89,6 +93,20 @@ ErrorCode ErrorCodeOf(const absl::Status& status) {
   return static_cast<ErrorCode>(value);
 }
 
+// ---- CallDeadline
+
+namespace {
+thread_local absl::Time thread_call_deadline = absl::InfiniteFuture();
+}  // namespace
+
+CallDeadline::CallDeadline(absl::Time deadline) : outer_(thread_call_deadline) {
+  thread_call_deadline = std::min(outer_, deadline);
+}
+
+CallDeadline::~CallDeadline() { thread_call_deadline = outer_; }
+
+absl::Time CallDeadline::Current() { return thread_call_deadline; }
+
 // ---- File
 
 absl::StatusOr<size_t> File::Read(uint64_t offset, absl::Span<char> buffer) const {
@@ -127,8 +145,8 @@ protocol::FileHandle Client::root() const { return session_->root(); }
 template <typename Reply, typename Request>
 absl::StatusOr<Reply> Client::Call(Opcode op, const Request& request) {
   const std::string body = Encoded(request);
-  absl::StatusOr<std::string> reply = session_->Call(
-      op, [&body](const protocol::RemoteBuffer*) { return body; }, nullptr, 0);
+  absl::StatusOr<std::string> reply =
+      session_->Call(op, [&body](const protocol::RemoteBuffer*) { return body; });
   if (!reply.ok()) return reply.status();
   Reply out;
   absl::Status s = protocol::DecodeMessageBody(*reply, &out);
@@ -212,15 +230,22 @@ absl::StatusOr<protocol::StatFsReply> Client::StatFs() {
 absl::StatusOr<size_t> Client::Read(const protocol::FileHandle& handle, uint64_t offset,
                                     absl::Span<char> buffer) {
   size_t done = 0;
+  // Set once a direct transfer found no memory it could register: the rest moves inline.
+  bool inline_only = false;
   while (done < buffer.size()) {
     const size_t want = buffer.size() - done;
-    const bool inline_read = want <= session_->inline_threshold();
-    const size_t length = inline_read ? want : std::min(want, kMaxDirectChunk);
+    const size_t threshold = session_->inline_threshold();
+    const bool inline_read = inline_only || want <= threshold;
+    if (inline_read && threshold == 0) return absl::InternalError("filer allows no inline reads");
+    const size_t length = inline_read ? std::min(want, threshold) : std::min(want, kMaxDirectChunk);
     protocol::ReadRequest r;
     r.handle = handle;
     r.offset = offset + done;
     r.length = static_cast<uint32_t>(length);
-    char* direct = inline_read ? nullptr : buffer.data() + done;
+    FailoverSession::Direct direct;
+    direct.data = buffer.data() + done;
+    direct.length = length;
+    direct.filer_writes = true;
     absl::StatusOr<std::string> reply = session_->Call(
         Opcode::kRead,
         [&r](const protocol::RemoteBuffer* b) {
@@ -228,7 +253,12 @@ absl::StatusOr<size_t> Client::Read(const protocol::FileHandle& handle, uint64_t
           if (b != nullptr) r.buffer = *b;
           return Encoded(r);
         },
-        direct, length);
+        inline_read ? nullptr : &direct);
+    if (!reply.ok() && direct.unregistrable) {
+      inline_only = true;
+      session_->NoteInlineFallback();
+      continue;
+    }
     if (!reply.ok()) return reply.status();
     protocol::ReadReply out;
     absl::Status s = protocol::DecodeMessageBody(*reply, &out);
@@ -245,17 +275,27 @@ absl::StatusOr<size_t> Client::Read(const protocol::FileHandle& handle, uint64_t
 absl::StatusOr<size_t> Client::Write(const protocol::FileHandle& handle, uint64_t offset,
                                      absl::string_view data) {
   size_t done = 0;
+  bool inline_only = false;  // as in Read
   do {
     const size_t want = data.size() - done;
-    const bool inline_write = want <= session_->inline_threshold();
-    const size_t length = inline_write ? want : std::min(want, kMaxDirectChunk);
+    const size_t threshold = session_->inline_threshold();
+    const bool inline_write = inline_only || want <= threshold;
+    if (inline_write && threshold == 0 && want > 0) {
+      return absl::InternalError("filer allows no inline writes");
+    }
+    const size_t length =
+        inline_write ? std::min(want, threshold) : std::min(want, kMaxDirectChunk);
     protocol::WriteRequest r;
     r.handle = handle;
     r.offset = offset + done;
     r.length = static_cast<uint32_t>(length);
     if (inline_write) r.data = std::string(data.substr(done, length));
-    // The filer only reads this buffer; the registration API wants it writable.
-    char* direct = inline_write ? nullptr : const_cast<char*>(data.data()) + done;
+    // The filer only reads this buffer, so it may be read-only memory: the session registers
+    // it for remote reads only (a write right would make the kernel refuse such memory).
+    FailoverSession::Direct direct;
+    direct.data = const_cast<char*>(data.data()) + done;
+    direct.length = length;
+    direct.filer_writes = false;
     absl::StatusOr<std::string> reply = session_->Call(
         Opcode::kWrite,
         [&r](const protocol::RemoteBuffer* b) {
@@ -263,7 +303,12 @@ absl::StatusOr<size_t> Client::Write(const protocol::FileHandle& handle, uint64_
           if (b != nullptr) r.buffer = *b;
           return Encoded(r);
         },
-        direct, length);
+        inline_write ? nullptr : &direct);
+    if (!reply.ok() && direct.unregistrable) {
+      inline_only = true;
+      session_->NoteInlineFallback();
+      continue;
+    }
     if (!reply.ok()) return reply.status();
     protocol::WriteReply out;
     absl::Status s = protocol::DecodeMessageBody(*reply, &out);
@@ -293,7 +338,8 @@ absl::StatusOr<protocol::FileHandle> Client::ResolveParent(absl::string_view pat
   if (parts.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' names the root"));
   *name = std::string(parts.back());
   parts.pop_back();
-  return Resolve(absl::StrJoin(parts, "/"));
+  // Absolute, so that errors name the parent as the caller would ("/dir", not "dir").
+  return Resolve(absl::StrCat("/", absl::StrJoin(parts, "/")));
 }
 
 absl::StatusOr<File> Client::Create(absl::string_view path, uint32_t mode, bool exclusive) {
@@ -330,7 +376,7 @@ absl::StatusOr<std::vector<DirectoryEntry>> Client::List(absl::string_view path)
   uint64_t cookie = 0;
   while (true) {
     absl::StatusOr<protocol::ReadDirReply> page = ReadDir(*dir, cookie, 256);
-    if (!page.ok()) return page.status();
+    if (!page.ok()) return WithContext(path, page.status());
     for (const protocol::DirEntry& e : page->entries) {
       entries.push_back(DirectoryEntry{e.name, e.type, e.file_id});
     }
@@ -346,7 +392,8 @@ absl::Status Client::Mkdir(absl::string_view path, uint32_t mode) {
   if (!dir.ok()) return dir.status();
   r.dir = *dir;
   r.mode = mode;
-  return MkdirAt(r).status();
+  absl::Status made = MkdirAt(r).status();
+  return made.ok() ? made : WithContext(path, made);
 }
 
 absl::Status Client::Remove(absl::string_view path) {
@@ -355,8 +402,9 @@ absl::Status Client::Remove(absl::string_view path) {
   if (!dir.ok()) return dir.status();
   absl::StatusOr<protocol::HandleReply> found = Lookup(*dir, name);
   if (!found.ok()) return WithContext(path, found.status());
-  return found->attr.type == protocol::FileType::kDirectory ? RmdirAt(*dir, name)
-                                                            : RemoveAt(*dir, name);
+  absl::Status removed = found->attr.type == protocol::FileType::kDirectory ? RmdirAt(*dir, name)
+                                                                            : RemoveAt(*dir, name);
+  return removed.ok() ? removed : WithContext(path, removed);
 }
 
 absl::Status Client::Rename(absl::string_view from, absl::string_view to) {
@@ -367,7 +415,8 @@ absl::Status Client::Rename(absl::string_view from, absl::string_view to) {
   if (!to_dir.ok()) return to_dir.status();
   r.from_dir = *from_dir;
   r.to_dir = *to_dir;
-  return RenameAt(r);
+  absl::Status renamed = RenameAt(r);
+  return renamed.ok() ? renamed : WithContext(absl::StrCat(from, " to ", to), renamed);
 }
 
 }  // namespace client

@@ -16,12 +16,35 @@
 //    same client identity and resends every request that was in flight with its original slot
 //    and sequence, so the filer executes each at most once. Handles stay valid. The application
 //    sees a pause; only past the deadline does it get an error, naming what was tried. After
-//    giveback it returns to the home filer the same way.
+//    giveback it returns to the home filer the same way. When nothing has answered after 2 s
+//    (or half the time to the deadline, if shorter: longer than an ordinary takeover), it says
+//    once, as a warning through the library's logging, that it is retrying and for how long;
+//    never once per attempt.
+//  - Connect, and a reconnect, fail at once, not at the deadline, when every name they would
+//    try fails in a way no retry can fix: the name does not resolve (no hosts file, the name is
+//    absent from it, no such name in DNS) or this host cannot use the fabric (no RDMA stack or
+//    device). The status (NotFound, FailedPrecondition, InvalidArgument) names each name and
+//    its cause. One name that fails transiently (refused, timed out) keeps them all retried.
+//  - Every call, Connect included, ends by its deadline: the earliest of now + call_timeout
+//    (ClientOptions; default none) and the deadline of a CallDeadline alive on the calling
+//    thread. Past it the call returns DeadlineExceededError saying what it was waiting for
+//    (a free slot, a reconnect, the reply); without one, a call gives up only after
+//    failover_deadline of trouble, with UnavailableError. A mutation whose call ended at its
+//    deadline may or may not have been applied (it is never applied twice); the connection
+//    is left as it is for the other calls. A direct transfer (data beyond inline_threshold)
+//    already sent is waited for up to request_timeout, deadline or not: the filer may still
+//    write into or read from the caller's buffer until it has answered.
 //  - root() is the volume's root handle learned at the first session; it never changes (both
 //    filers of a pair serve the same volume) and is never a zero handle once Connect succeeded.
 //  - An idle client sends nothing; keepalive probes go out only while requests are outstanding.
 //  - Errors from the filer come back as absl::Status with the protocol error name in the
-//    message; ErrorCodeOf() recovers the protocol::ErrorCode.
+//    message (after the path, for the path API); ErrorCodeOf() recovers the
+//    protocol::ErrorCode.
+//  - The library never writes to the application's stderr (or anywhere) unless asked: its
+//    messages go to ClientOptions::log, else to the process-wide SetLogHandler(), else nowhere.
+//
+// Installed as <prefix>/include/vifiler/clientlib/client.h with the protocol headers it
+// includes; `pkg-config --cflags --libs vifiler-client` gives the include path and libraries.
 
 #ifndef VIFILER_CLIENTLIB_CLIENT_H_
 #define VIFILER_CLIENTLIB_CLIENT_H_
@@ -40,7 +63,24 @@
 #include "protocol/messages.h"
 
 namespace vifiler {
+
+// The library's version, "MAJOR.MINOR.PATCH" (the project version it was built from).
+const char* Version();
+
 namespace client {
+
+// Severity of a library message. kOff is a threshold only: no message has it.
+enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+
+// Receives one library message: one line of text without a newline. Called from library
+// threads, possibly several at once; it must not block for long nor call into the client.
+using LogHandler = std::function<void(LogLevel level, const std::string& message)>;
+
+// Process-wide: messages at min_level and above that no ClientOptions::log takes (those of
+// clients without one, and those of the fabric underneath every client) go to `handler`; with
+// an empty handler they are written to stderr as "vifiler LEVEL: message" lines. The default,
+// and min_level kOff, is silence. Thread-safe; may be called at any time.
+void SetLogHandler(LogLevel min_level, LogHandler handler);
 
 struct ClientOptions {
   std::string fabric = "auto";  // auto | rdma | tcp
@@ -69,6 +109,14 @@ struct ClientOptions {
   std::string client_id;
   // Called (from a library thread) with a one-line description of each failover/failback.
   std::function<void(const std::string&)> on_event;
+  // This client's own messages (failover notices, reconnection attempts, a filer presumed
+  // lost) at log_level and above go to `log` when it is set; otherwise to the process-wide
+  // handler (SetLogHandler), which by default drops them.
+  LogHandler log;
+  LogLevel log_level = LogLevel::kInfo;
+  // Each call's deadline, from its start (see CallDeadline for one call or a few).
+  // InfiniteDuration: none; a call then ends only after failover_deadline of trouble.
+  absl::Duration call_timeout = absl::InfiniteDuration();
 };
 
 struct ClientStats {
@@ -83,9 +131,13 @@ struct ClientStats {
   uint64_t probes = 0;                // keepalive probes sent
   uint64_t probe_replies = 0;         // answers to keepalive probes received
   uint64_t keepalive_failures = 0;    // connections declared lost for silence
+  uint64_t witness_failovers = 0;     // connections left because the partner took over
   uint64_t root_mismatches = 0;       // sessions that reported a root other than the first
+  uint64_t bounced_transfers = 0;     // direct transfers through a bounce buffer (unregistrable)
+  uint64_t inline_fallbacks = 0;      // direct transfers moved inline (nothing registrable)
   absl::Duration failover_time;       // total time spent reconnecting
   absl::Duration last_failover_time;  // the most recent reconnect
+  uint64_t calls_past_deadline = 0;   // calls that ended at their deadline (CallDeadline)
 };
 
 struct DirectoryEntry {
@@ -97,6 +149,23 @@ struct DirectoryEntry {
 // The protocol error carried by a status returned from Client, kOk for OK, kTransport for
 // errors that did not come from a filer.
 protocol::ErrorCode ErrorCodeOf(const absl::Status& status);
+
+// A deadline for the calls the current thread makes, on any Client, while this object lives
+// (RAII; nested ones: the earliest wins, and the outer one is back when the inner one ends):
+//   { client::CallDeadline d(absl::Now() + absl::Milliseconds(200)); c->Stat("/x"); }
+// A call past it returns DeadlineExceededError (see the Client contract).
+class CallDeadline {
+ public:
+  explicit CallDeadline(absl::Time deadline);
+  ~CallDeadline();
+  CallDeadline(const CallDeadline&) = delete;
+  CallDeadline& operator=(const CallDeadline&) = delete;
+  // The calling thread's deadline: InfiniteFuture when no CallDeadline is alive on it.
+  static absl::Time Current();
+
+ private:
+  absl::Time outer_;
+};
 
 class Client;
 class FailoverSession;

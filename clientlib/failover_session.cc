@@ -2,15 +2,18 @@
 
 #include "clientlib/failover_session.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "glog/logging.h"
+#include "clientlib/client_log.h"
 #include "protocol/codec.h"
 
 namespace vifiler {
@@ -22,8 +25,6 @@ using protocol::Opcode;
 
 namespace {
 
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(5);
-constexpr absl::Duration kMaxBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kBusyRetry = absl::Milliseconds(5);
 
 std::string RandomClientId() {
@@ -44,6 +45,20 @@ std::string EncodeRequest(const MessageHeader& header, absl::string_view body) {
   return out;
 }
 
+// Copies a bounced read into the application's buffer without faulting when that memory is
+// not writable (a registration refused with EFAULT may mean just that): false then.
+bool CopyToSink(char* sink, const char* from, size_t length) {
+  iovec local{const_cast<char*>(from), length};
+  iovec remote{sink, length};
+  const ssize_t copied = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+  if (copied == static_cast<ssize_t>(length)) return true;
+  if (copied < 0 && (errno == ENOSYS || errno == EPERM)) {
+    std::memcpy(sink, from, length);  // the call is filtered out: copy as anyone would
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::Status FilerError(ErrorCode code, Opcode op);
@@ -57,7 +72,11 @@ struct FailoverSession::Link {
   std::string endpoint;
   bool partner = false;
   std::atomic<bool> failed{false};
+  // It answered a request with something other than a refusal (set once, under mu_).
+  std::atomic<bool> served{false};
   // The rest is guarded by the session's mu_.
+  // Why it failed (the first reason given to Fail).
+  std::string failure;
   // A caller is inside connection->Receive() on behalf of every waiting caller.
   bool receiving = false;
   // Requests sent on this link and not yet answered (or given up).
@@ -70,6 +89,43 @@ struct FailoverSession::Link {
 
   ~Link() { connection->Close(); }
 };
+
+namespace {
+
+// A reconnect that ran out of failover deadline is UNAVAILABLE; DEADLINE_EXCEEDED is kept for
+// the caller's own deadline (ClientOptions::call_timeout, CallDeadline).
+absl::Status AsUnavailable(const absl::Status& status) {
+  if (!absl::IsDeadlineExceeded(status)) return status;
+  return absl::UnavailableError(status.message());
+}
+
+// The failures of a reconnect that no retry can fix (see ConnectTo).
+bool IsPermanent(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsFailedPrecondition(status) ||
+         absl::IsInvalidArgument(status) || absl::IsPermissionDenied(status);
+}
+
+}  // namespace
+
+absl::Time FailoverSession::CallDeadlineFromNow() const {
+  const absl::Time own = options_.call_timeout == absl::InfiniteDuration()
+                             ? absl::InfiniteFuture()
+                             : absl::Now() + options_.call_timeout;
+  return std::min(own, CallDeadline::Current());
+}
+
+absl::Status FailoverSession::PastDeadlineStatus(absl::string_view what) const {
+  return absl::DeadlineExceededError(
+      absl::StrCat("call to filer ", filer_name_, " past its deadline, ", what));
+}
+
+absl::Status FailoverSession::PastDeadline(absl::string_view what) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.calls_past_deadline;
+  }
+  return PastDeadlineStatus(what);
+}
 
 absl::StatusOr<std::unique_ptr<FailoverSession>> FailoverSession::Open(
     const std::string& filer_name, ClientOptions options) {
@@ -92,9 +148,16 @@ absl::StatusOr<std::unique_ptr<FailoverSession>> FailoverSession::Open(
   if (!fabric.ok()) return fabric.status();
   std::unique_ptr<FailoverSession> session(
       new FailoverSession(std::move(options), filer_name, std::move(*fabric)));
+  const absl::Time call_deadline = session->CallDeadlineFromNow();
+  const absl::Time failover_deadline = absl::Now() + session->options_.failover_deadline;
   absl::StatusOr<std::shared_ptr<Link>> link =
-      session->CurrentLink(absl::Now() + session->options_.failover_deadline);
-  if (!link.ok()) return link.status();
+      session->CurrentLink(std::min(call_deadline, failover_deadline));
+  if (!link.ok()) {
+    if (call_deadline < failover_deadline && !IsPermanent(link.status())) {
+      return session->PastDeadline(absl::StrCat("connecting: ", link.status().message()));
+    }
+    return AsUnavailable(link.status());
+  }
   return session;
 }
 
@@ -114,6 +177,14 @@ FailoverSession::FailoverSession(ClientOptions options, std::string filer_name,
 }
 
 FailoverSession::~FailoverSession() {
+  // The witness ends at its current connect's deadline at the latest.
+  std::thread witness;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    witness = std::move(witness_);
+  }
+  if (witness.joinable()) witness.join();
   // Attempts still connecting end by their connect deadline; their sessions are closed.
   std::vector<std::unique_ptr<Attempt>> attempts;
   {
@@ -139,6 +210,11 @@ FailoverSession::~FailoverSession() {
   }
 }
 
+void FailoverSession::NoteInlineFallback() {
+  absl::MutexLock lock(&mu_);
+  ++stats_.inline_fallbacks;
+}
+
 uint32_t FailoverSession::inline_threshold() const {
   absl::MutexLock lock(&mu_);
   return inline_threshold_;
@@ -155,16 +231,37 @@ ClientStats FailoverSession::stats() const {
 }
 
 void FailoverSession::Event(const std::string& text) {
-  LOG(INFO) << text;
+  VIFILER_CLIENT_LOG(options_, Info) << text;
   if (options_.on_event) options_.on_event(text);
 }
 
 void FailoverSession::Fail(Link* link, const std::string& reason) {
   if (!link->failed.exchange(true)) {
-    VLOG(1) << "connection to " << link->endpoint << " lost: " << reason;
+    VIFILER_CLIENT_LOG(options_, Debug)
+        << "connection to " << link->endpoint << " lost: " << reason;
   }
   link->connection->Close();
-  absl::MutexLock lock(&mu_);  // wake callers waiting for replies on this link
+  absl::MutexLock lock(&mu_);  // also wakes callers waiting for replies on this link
+  if (link->failure.empty()) link->failure = reason;
+}
+
+void FailoverSession::Served(Link* link) {
+  std::string event;
+  {
+    if (link->served.load(std::memory_order_relaxed)) return;  // the data path: no lock
+    absl::MutexLock lock(&mu_);
+    if (link->served) return;
+    link->served = true;
+    if (unserved_announced_) {
+      event = absl::StrFormat(
+          "vifiler: %s (%s) serves requests again after %s of refused sessions",
+          link->serving_filer, link->endpoint,
+          absl::FormatDuration(absl::Trunc(absl::Now() - unserved_since_, absl::Milliseconds(1))));
+    }
+    unserved_streak_ = 0;
+    unserved_announced_ = false;
+  }
+  if (!event.empty()) Event(event);
 }
 
 absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::CurrentLink(
@@ -193,7 +290,9 @@ std::vector<FailoverSession::Target> FailoverSession::Targets() const {
 
 void FailoverSession::RunAttempt(Attempt* attempt, absl::Time deadline) {
   std::string error;
-  absl::StatusOr<std::shared_ptr<Link>> result = ConnectTo(attempt->target, deadline, &error);
+  bool permanent = false;
+  absl::StatusOr<std::shared_ptr<Link>> result =
+      ConnectTo(attempt->target, deadline, &error, &permanent);
   std::shared_ptr<Link> unwanted;  // closed once the lock is released
   absl::MutexLock lock(&attempts_mu_);
   if (attempt->orphaned && result.ok()) {
@@ -203,6 +302,7 @@ void FailoverSession::RunAttempt(Attempt* attempt, absl::Time deadline) {
   }
   attempt->result = std::move(result);
   attempt->error = std::move(error);
+  attempt->permanent = permanent;
   attempt->done = true;
 }
 
@@ -212,6 +312,25 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
   std::shared_ptr<Link> old = std::move(link_);
   const bool was_partner = old != nullptr && old->partner;
   const absl::Time started = absl::Now();
+  // A filer that makes sessions and refuses them: back off before the next one, and report the
+  // run once rather than each reconnect. The first unserved session is an ordinary failure (a
+  // filer lost right after the client connected).
+  absl::Duration churn_delay = absl::ZeroDuration();
+  if (old != nullptr && !old->served) {
+    if (++unserved_streak_ == 1) unserved_since_ = started;
+  }
+  const bool quiet = unserved_streak_ >= 2;
+  if (quiet) {
+    churn_delay = std::min(kFirstBackoff * (1 << std::min(unserved_streak_ - 2, 10)), kMaxBackoff);
+    if (!unserved_announced_ && old != nullptr) {
+      unserved_announced_ = true;
+      VIFILER_CLIENT_LOG(options_, Warning)
+          << "vifiler: " << old->serving_filer << " (" << old->endpoint
+          << ") makes sessions and then " << (old->failure.empty() ? "drops them" : old->failure)
+          << "; reconnecting with backoff (up to " << absl::FormatDuration(kMaxBackoff)
+          << ") until the failover deadline, without reporting each reconnect";
+    }
+  }
   mu_.Unlock();
   old.reset();
 
@@ -219,11 +338,26 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
   const size_t n = targets.size();
   std::vector<std::string> errors(n);
   std::vector<absl::Duration> backoff(n, kFirstBackoff);
-  std::vector<absl::Time> next_start(n, started);
+  std::vector<absl::Time> next_start(n, started + churn_delay);
+  // Whether this reconnect started (or adopted) an attempt to the target.
+  std::vector<bool> tried(n, false);
   // Sessions made and not yet chosen, by target.
   std::vector<std::shared_ptr<Link>> made(n);
   absl::Time grace_until = absl::InfiniteFuture();
   absl::StatusOr<std::shared_ptr<Link>> result;
+  // The first round: each target's first outcome. When every target failed in a way no retry
+  // can fix, the reconnect fails at once; otherwise it says once that it is retrying.
+  std::vector<bool> answered(n, false);
+  // Targets refused for a shared limit while another attempt ran: each is tried once more
+  // while no other attempt runs, before its refusal is taken as final.
+  std::vector<bool> solo_pending(n, false), solo_done(n, false);
+  int solo_running = -1;  // the target being rechecked alone
+  size_t unanswered = n;
+  bool all_permanent = true;
+  absl::Status refused;  // a session refused with NOT_EXPORTED ends the reconnect
+  absl::StatusCode primary_code = absl::StatusCode::kOk;  // the primary's first failure
+  bool announced = false;
+  const absl::Time announce_at = started + std::min(kRetryNoticeAfter, (deadline - started) / 2);
   {
     absl::MutexLock lock(&attempts_mu_);
     // Attempts orphaned by an earlier reconnect: those that ended are joined, those still
@@ -235,6 +369,7 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
         attempt.reset();
       } else {
         attempt->orphaned = false;
+        tried[&attempt - attempts_.data()] = true;
       }
     }
     while (true) {
@@ -263,7 +398,7 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
                 targets[i].name, " (",
                 address.ok() ? transport::Endpoint{*address, targets[i].discriminator}.ToString()
                              : std::string(address.status().message()),
-                "): no answer");
+                tried[i] ? "): no answer" : "): not tried again before the deadline");
           }
         }
         result = absl::UnavailableError(absl::StrCat(
@@ -273,19 +408,39 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
       }
       // Start every attempt that is due; none while a session waits for the grace period.
       absl::Time wake = std::min(deadline, grace_until);
+      if (!announced && announce_at > now) wake = std::min(wake, announce_at);
+      const bool solo_waiting =
+          solo_running >= 0 ||
+          std::find(solo_pending.begin(), solo_pending.end(), true) != solo_pending.end();
       for (size_t i = 0; i < n && partner_ready < 0; ++i) {
         if (attempts_[i] != nullptr) continue;
-        if (now < next_start[i]) {
+        const bool running =
+            std::any_of(attempts_.begin(), attempts_.end(),
+                        [](const std::unique_ptr<Attempt>& a) { return a != nullptr; });
+        if (solo_pending[i]) {
+          if (running) continue;  // started when the others have ended (any_done wakes us)
+          solo_pending[i] = false;
+          solo_done[i] = true;
+          solo_running = static_cast<int>(i);
+        } else if (solo_waiting) {
+          continue;  // the recheck runs alone first
+        } else if (now < next_start[i]) {
           wake = std::min(wake, next_start[i]);
           continue;
         }
         auto attempt = std::make_unique<Attempt>();
         attempt->target = targets[i];
+        for (std::unique_ptr<Attempt>& other : attempts_) {
+          if (other == nullptr) continue;
+          other->overlapped = true;
+          attempt->overlapped = true;
+        }
         Attempt* raw = attempt.get();
         const absl::Time attempt_deadline = std::min(deadline, now + options_.connect_timeout);
         attempt->thread =
             std::thread([this, raw, attempt_deadline] { RunAttempt(raw, attempt_deadline); });
         attempts_[i] = std::move(attempt);
+        tried[i] = true;
       }
       auto any_done = [this]() ABSL_SHARED_LOCKS_REQUIRED(attempts_mu_) {
         for (const std::unique_ptr<Attempt>& a : attempts_) {
@@ -298,6 +453,26 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
         std::unique_ptr<Attempt>& attempt = attempts_[i];
         if (attempt == nullptr || !attempt->done) continue;
         attempt->thread.join();  // it has finished: done is its last write
+        if (solo_running == static_cast<int>(i)) solo_running = -1;
+        if (!attempt->result.ok() && attempt->permanent && attempt->overlapped && !solo_done[i] &&
+            absl::IsFailedPrecondition(attempt->result.status())) {
+          solo_pending[i] = true;  // maybe the other attempt's registration; see the header
+          errors[i] = std::move(attempt->error);
+          attempt.reset();
+          continue;
+        }
+        if (!answered[i]) {
+          answered[i] = true;
+          --unanswered;
+          if (attempt->result.ok() || !attempt->permanent) {
+            all_permanent = false;
+          } else if (i == 0) {
+            primary_code = attempt->result.status().code();
+          }
+        }
+        if (!attempt->result.ok() && absl::IsPermissionDenied(attempt->result.status())) {
+          refused = attempt->result.status();  // a filer's verdict on this host: final
+        }
         if (attempt->result.ok()) {
           made[i] = std::move(*attempt->result);
         } else {
@@ -306,6 +481,31 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
           backoff[i] = std::min(backoff[i] * 2, kMaxBackoff);
         }
         attempt.reset();
+      }
+      if (!refused.ok()) {
+        result = absl::PermissionDeniedError(
+            absl::StrCat("cannot use filer ", filer_name_, ": ", refused.message()));
+        break;
+      }
+      if (unanswered == 0 && all_permanent) {
+        // Nothing to wait for: the names do not resolve or this host lacks the fabric.
+        result =
+            absl::Status(primary_code,
+                         absl::StrCat("cannot reach filer ", filer_name_,
+                                      ", and retrying cannot help: ", absl::StrJoin(errors, "; ")));
+        break;
+      }
+      if (unanswered == 0 && !announced && absl::Now() >= announce_at &&
+          std::none_of(made.begin(), made.end(),
+                       [](const std::shared_ptr<Link>& m) { return m != nullptr; })) {
+        // Once per reconnect, not per attempt: nothing answered the first round, and the
+        // reconnect has lasted longer than an ordinary takeover.
+        announced = true;
+        VIFILER_CLIENT_LOG(options_, Warning)
+            << "vifiler: cannot reach filer " << filer_name_ << " yet ("
+            << absl::StrJoin(errors, "; ") << "); retrying until the failover deadline, "
+            << absl::FormatDuration(absl::Trunc(deadline - absl::Now(), absl::Milliseconds(100)))
+            << " from now";
       }
     }
     for (std::unique_ptr<Attempt>& attempt : attempts_) {
@@ -323,9 +523,10 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
     root_ = link_->root;
   } else if (link_->root != root_) {
     ++stats_.root_mismatches;
-    LOG(ERROR) << "vifiler: " << link_->serving_filer << " (" << link_->endpoint
-               << ") reports volume root " << link_->root.ToString() << ", not " << root_.ToString()
-               << " as at the first session; keeping the first";
+    VIFILER_CLIENT_LOG(options_, Error)
+        << "vifiler: " << link_->serving_filer << " (" << link_->endpoint
+        << ") reports volume root " << link_->root.ToString() << ", not " << root_.ToString()
+        << " as at the first session; keeping the first";
   }
   inline_threshold_ = link_->inline_threshold;
   stats_.serving_filer = link_->serving_filer;
@@ -345,8 +546,11 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
     what = "failed back";
   } else if (ever_connected_) {
     what = "reconnected";
+  } else if (announced) {
+    what = "connected";  // ends the retrying notice
   }
-  if (!what.empty()) {
+  // While a filer refuses its sessions, the run was reported once (above), not each one.
+  if (!what.empty() && !quiet) {
     Event(absl::StrFormat("vifiler: %s to %s (%s) after %s", what, link_->serving_filer,
                           link_->endpoint, absl::FormatDuration(took)));
   }
@@ -355,10 +559,12 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::Reconnec
 }
 
 absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectTo(
-    const Target& target, absl::Time deadline, std::string* error) {
+    const Target& target, absl::Time deadline, std::string* error, bool* permanent) {
+  *permanent = false;
   absl::StatusOr<std::string> address = resolver_.Resolve(target.name);
   if (!address.ok()) {
     *error = absl::StrCat(target.name, ": ", address.status().message());
+    *permanent = absl::IsNotFound(address.status());
     return address.status();
   }
   transport::Endpoint endpoint{*address, target.discriminator};
@@ -370,6 +576,8 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
       fabric_->Connect(endpoint, identity, deadline);
   if (!connection.ok()) {
     *error = absl::StrCat(where, ": ", connection.status().message());
+    *permanent = absl::IsInvalidArgument(connection.status()) ||
+                 absl::IsFailedPrecondition(connection.status());
     return connection.status();
   }
   auto link = std::make_shared<Link>();
@@ -393,6 +601,12 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
   if (!reply_header.ok()) {
     *error = absl::StrCat(where, ": session: ", reply_header.status().message());
     return reply_header.status();
+  }
+  if (reply_header->status == ErrorCode::kNotExported) {
+    // The filer serving the volume refuses this host: no other target or retry will do better.
+    *error = absl::StrCat(where, ": the volume is not exported to this host (NOT_EXPORTED)");
+    *permanent = true;
+    return absl::PermissionDeniedError(*error);
   }
   if (reply_header->status != ErrorCode::kOk) {
     *error =
@@ -453,11 +667,67 @@ bool FailoverSession::SendProbe(Link* link, uint64_t sequence) {
   // credit, full socket) is probed again at the next interval.
   absl::Status sent =
       link->connection->Send(EncodeRequest(header, ""), absl::Now() + options_.keepalive_interval);
-  if (!sent.ok()) VLOG(1) << "keepalive probe to " << link->endpoint << ": " << sent;
+  if (!sent.ok())
+    VIFILER_CLIENT_LOG(options_, Debug) << "keepalive probe to " << link->endpoint << ": " << sent;
   return sent.ok();
 }
 
-std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time deadline) {
+void FailoverSession::MaybeStartWitness(const std::shared_ptr<Link>& link) {
+  if (witness_running_ || stopping_ || link->partner || !options_.failover) return;
+  // A finished witness has nothing left to do but return.
+  if (witness_.joinable()) witness_.join();
+  witness_running_ = true;
+  witness_ = std::thread([this, link] { RunWitness(link); });
+}
+
+void FailoverSession::RunWitness(std::shared_ptr<Link> link) {
+  const Target target = Targets().back();  // the failover name's secondary port
+  const absl::Duration after = options_.keepalive_interval * kWitnessAfterProbes;
+  transport::PeerIdentity identity;
+  identity.identity = options_.client_id;
+  identity.purpose = transport::kPurposeDataAccess;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || link->failed || link->outstanding == 0 ||
+          absl::Now() - link->heard_at < after) {
+        witness_running_ = false;
+        return;
+      }
+    }
+    absl::StatusOr<std::string> address = resolver_.Resolve(target.name);
+    if (address.ok()) {
+      const transport::Endpoint endpoint{*address, target.discriminator};
+      absl::StatusOr<std::unique_ptr<transport::Connection>> connection = fabric_->Connect(
+          endpoint, identity,
+          absl::Now() + std::min(options_.connect_timeout, options_.keepalive_timeout));
+      if (connection.ok()) {
+        (*connection)->Close();
+        absl::Duration silence;
+        {
+          absl::MutexLock lock(&mu_);
+          silence = absl::Now() - link->heard_at;
+          ++stats_.witness_failovers;
+        }
+        VIFILER_CLIENT_LOG(options_, Warning)
+            << "vifiler: " << target.name << " (" << endpoint.ToString()
+            << ") accepts on its secondary port: it took over " << link->serving_filer
+            << "; leaving " << link->endpoint << " after " << absl::FormatDuration(silence)
+            << " of silence";
+        Fail(link.get(), "the partner took the volume over");
+        absl::MutexLock lock(&mu_);
+        witness_running_ = false;
+        return;
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithDeadline(absl::Condition(&stopping), absl::Now() + kWitnessRetry);
+  }
+}
+
+std::string FailoverSession::AwaitReply(const std::shared_ptr<Link>& link, uint32_t index,
+                                        absl::Time deadline) {
   std::vector<std::string> events;
   std::string reply;
   const bool keepalive = options_.keepalive_interval > absl::ZeroDuration();
@@ -481,12 +751,14 @@ std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time d
       const absl::Duration silence = now - link->heard_at;
       if (silence >= options_.keepalive_timeout) {
         ++stats_.keepalive_failures;
-        LOG(WARNING) << "vifiler: nothing from " << link->serving_filer << " (" << link->endpoint
-                     << ") for " << absl::FormatDuration(silence) << " with " << link->outstanding
-                     << " requests outstanding; presuming it lost";
+        VIFILER_CLIENT_LOG(options_, Warning)
+            << "vifiler: nothing from " << link->serving_filer << " (" << link->endpoint << ") for "
+            << absl::FormatDuration(silence) << " with " << link->outstanding
+            << " requests outstanding; presuming it lost";
         link->failed = true;
         break;
       }
+      if (silence >= options_.keepalive_interval * kWitnessAfterProbes) MaybeStartWitness(link);
       if (now >= std::max(link->heard_at, link->probed_at) + options_.keepalive_interval) {
         link->probed_at = now;
         probe = ++link->probe_sequence;
@@ -496,17 +768,18 @@ std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time d
     }
     link->receiving = true;
     mu_.Unlock();
-    const bool probed = probe != 0 && SendProbe(link, probe);
+    const bool probed = probe != 0 && SendProbe(link.get(), probe);
     absl::StatusOr<std::string> message = link->connection->Receive(wake);
     mu_.Lock();
     link->receiving = false;
     if (probed) ++stats_.probes;
     if (message.ok()) {
       link->heard_at = absl::Now();
-      Deliver(link, std::move(*message), &events);
+      Deliver(link.get(), std::move(*message), &events);
     } else if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
       link->failed = true;
-      VLOG(1) << "connection to " << link->endpoint << " lost: " << message.status();
+      VIFILER_CLIENT_LOG(options_, Debug)
+          << "connection to " << link->endpoint << " lost: " << message.status();
     }
   }
   if (slot.has_reply) {
@@ -518,10 +791,42 @@ std::string FailoverSession::AwaitReply(Link* link, uint32_t index, absl::Time d
   return reply;
 }
 
-absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& build, char* direct,
-                                                  size_t direct_length) {
+absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> FailoverSession::RegisterDirect(
+    transport::Connection* connection, const Direct* direct, transport::PageBuffer* bounce) {
+  const transport::Access access =
+      direct->filer_writes ? transport::Access::kRemoteSink : transport::Access::kRemoteSource;
+  if (bounce->data() == nullptr) {
+    absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> own =
+        connection->RegisterMemory(direct->data, direct->length, access);
+    if (own.ok()) return own;
+    VIFILER_CLIENT_LOG(options_, Debug) << "vifiler: a direct transfer of " << direct->length
+                                        << " bytes goes through a bounce buffer: " << own.status();
+    *bounce = transport::PageBuffer(direct->length);
+    if (bounce->data() == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot register the buffer of a direct transfer (", own.status().message(),
+                       ") and no memory for a bounce buffer of ", direct->length, " bytes"));
+    }
+    // A read's sink too: the bytes the filer does not write stay as they were.
+    std::memcpy(bounce->data(), direct->data, direct->length);
+    absl::MutexLock lock(&mu_);
+    ++stats_.bounced_transfers;
+  }
+  absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> bounced =
+      connection->RegisterMemory(bounce->data(), direct->length, access);
+  if (!bounced.ok()) {
+    return absl::Status(bounced.status().code(),
+                        absl::StrCat("cannot register memory for a direct transfer of ",
+                                     direct->length, " bytes: ", bounced.status().message()));
+  }
+  return bounced;
+}
+
+absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& build,
+                                                  Direct* direct) {
   uint32_t index = 0;
   uint64_t sequence = 0;
+  const absl::Time call_deadline = CallDeadlineFromNow();
   {
     absl::MutexLock lock(&mu_);
     auto free_slot = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
@@ -530,10 +835,17 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
       }
       return false;
     };
-    if (!mu_.AwaitWithDeadline(
-            absl::Condition(&free_slot),
-            absl::Now() + options_.failover_deadline + options_.request_timeout)) {
-      return absl::DeadlineExceededError("no free session slot");
+    const absl::Time slot_deadline =
+        absl::Now() + options_.failover_deadline + options_.request_timeout;
+    if (!mu_.AwaitWithDeadline(absl::Condition(&free_slot),
+                               std::min(slot_deadline, call_deadline))) {
+      if (call_deadline < slot_deadline) {
+        ++stats_.calls_past_deadline;
+        return PastDeadlineStatus("waiting for a free session slot");
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "no free session slot for ", filer_name_, " within ",
+          absl::FormatDuration(options_.failover_deadline + options_.request_timeout)));
     }
     while (slots_[index].busy) ++index;
     Slot& slot = slots_[index];
@@ -544,15 +856,43 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
 
   absl::Time trouble_since = absl::InfiniteFuture();
   bool replay = false;
+  // What went wrong last, naming the filer and endpoint: the reason when the call gives up.
+  std::string trouble;
+  auto give_up_on = [&](Link* link, const std::string& reason) {
+    trouble = absl::StrCat(link->serving_filer, " (", link->endpoint, ") ", reason);
+    Fail(link, reason);
+    replay = true;
+  };
   absl::StatusOr<std::string> result;
+  // The bounce buffer of a direct transfer whose own memory could not be registered.
+  transport::PageBuffer bounce;
   while (true) {
+    if (absl::Now() >= call_deadline) {
+      result = PastDeadline(trouble.empty() ? "before the request could be sent"
+                                            : absl::StrCat("after ", trouble));
+      break;
+    }
     if (trouble_since == absl::InfiniteFuture() && replay) trouble_since = absl::Now();
     const absl::Time reconnect_deadline =
         (trouble_since == absl::InfiniteFuture() ? absl::Now() : trouble_since) +
         options_.failover_deadline;
-    absl::StatusOr<std::shared_ptr<Link>> current = CurrentLink(reconnect_deadline);
+    absl::StatusOr<std::shared_ptr<Link>> current =
+        CurrentLink(std::min(reconnect_deadline, call_deadline));
     if (!current.ok()) {
-      result = current.status();
+      if (call_deadline < reconnect_deadline && !IsPermanent(current.status())) {
+        result = PastDeadline(absl::StrCat("reconnecting: ", current.status().message()));
+        break;
+      }
+      result = AsUnavailable(current.status());
+      if (!trouble.empty() && absl::IsUnavailable(result.status())) {
+        result = absl::Status(
+            result.status().code(),
+            absl::StrCat("filer ", filer_name_, " served no request for ",
+                         absl::FormatDuration(
+                             absl::Trunc(absl::Now() - trouble_since, absl::Milliseconds(1))),
+                         " (failover deadline ", absl::FormatDuration(options_.failover_deadline),
+                         "); last, ", trouble, "; then ", result.status().message()));
+      }
       break;
     }
     std::shared_ptr<Link> link = std::move(*current);
@@ -560,15 +900,12 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
     protocol::RemoteBuffer buffer;
     if (direct != nullptr) {
       absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> registered =
-          link->connection->RegisterMemory(direct, direct_length, /*allow_remote=*/true);
+          RegisterDirect(link->connection.get(), direct, &bounce);
       if (!registered.ok()) {
-        if (absl::Now() >= reconnect_deadline) {
-          result = registered.status();
-          break;
-        }
-        Fail(link.get(), std::string(registered.status().message()));
-        replay = true;
-        continue;
+        // A local matter: the link is fine, and nothing is sent on it.
+        direct->unregistrable = !replay;
+        result = registered.status();
+        break;
       }
       region = std::move(*registered);
       transport::RemoteBuffer d = region->Describe();
@@ -590,36 +927,46 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
         link->connection->Send(EncodeRequest(header, build(direct != nullptr ? &buffer : nullptr)),
                                absl::Now() + options_.request_timeout);
     std::string reply;
-    if (sent.ok()) reply = AwaitReply(link.get(), index, absl::Now() + options_.request_timeout);
+    // A direct transfer is waited for whatever the call's deadline: the filer may still move
+    // data into or out of the caller's buffer until it answers.
+    const absl::Time reply_deadline =
+        direct != nullptr ? absl::Now() + options_.request_timeout
+                          : std::min(absl::Now() + options_.request_timeout, call_deadline);
+    if (sent.ok()) reply = AwaitReply(link, index, reply_deadline);
     {
       absl::MutexLock lock(&mu_);
       --link->outstanding;
     }
     if (!sent.ok()) {
-      Fail(link.get(), std::string(sent.message()));
-      replay = true;
+      give_up_on(link.get(), absl::StrCat("could not take the request: ", sent.message()));
       continue;
     }
+    if (reply.empty() && !link->failed && direct == nullptr && absl::Now() >= call_deadline &&
+        call_deadline <= reply_deadline) {
+      // The caller's deadline, not the filer's silence: the link stays for the other calls.
+      result = PastDeadline(absl::StrCat("waiting for the reply of ", link->serving_filer, " (",
+                                         link->endpoint, ")"));
+      break;
+    }
     if (reply.empty()) {
-      Fail(link.get(), link->failed ? "connection failed"
-                                    : absl::StrCat("no reply within ",
-                                                   absl::FormatDuration(options_.request_timeout)));
-      replay = true;
+      give_up_on(link.get(), link->failed
+                                 ? std::string("lost the connection")
+                                 : absl::StrCat("sent no reply within ",
+                                                absl::FormatDuration(options_.request_timeout)));
       continue;
     }
     absl::StatusOr<MessageHeader> reply_header = protocol::DecodeHeader(reply);
     if (!reply_header.ok()) {
-      Fail(link.get(), "unreadable reply");
-      replay = true;
+      give_up_on(link.get(), "sent an unreadable reply");
       continue;
     }
     ErrorCode code = reply_header->status;
     if (code == ErrorCode::kNotOwner || code == ErrorCode::kBadSession) {
       // The filer gave the volume away or restarted: find the one that serves it now.
-      Fail(link.get(), protocol::ErrorCodeName(code));
-      replay = true;
+      give_up_on(link.get(), absl::StrCat("refused the request: ", protocol::ErrorCodeName(code)));
       continue;
     }
+    Served(link.get());
     if (code == ErrorCode::kBusy && absl::Now() < reconnect_deadline) {
       absl::SleepFor(kBusyRetry);
       replay = true;
@@ -628,6 +975,12 @@ absl::StatusOr<std::string> FailoverSession::Call(Opcode op, const BodyBuilder& 
     if (code != ErrorCode::kOk) {
       result = FilerError(code, op);
     } else {
+      if (direct != nullptr && direct->filer_writes && bounce.data() != nullptr &&
+          !CopyToSink(direct->data, bounce.data(), direct->length)) {
+        result = absl::InvalidArgumentError(absl::StrCat("the buffer of a read of ", direct->length,
+                                                         " bytes is not writable memory"));
+        break;
+      }
       result = std::move(reply);
     }
     break;

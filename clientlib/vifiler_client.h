@@ -4,7 +4,12 @@
  * rides through the loss of the filer by failing over to its partner (see the C++ API in
  * clientlib/client.h for the full contract). Every function returns 0 on success or a
  * negative VIFILER_E* value; vifiler_last_error() describes the last failure of the calling
- * thread. A vifiler_t may be used from many threads at once.
+ * thread. A vifiler_t may be used from many threads at once. The library writes nothing to
+ * stderr (or anywhere else) unless vifiler_set_log() asks it to.
+ *
+ * Installed as <prefix>/include/vifiler/vifiler_client.h; build with
+ *   cc app.c $(pkg-config --cflags --libs vifiler-client)
+ * and #include "vifiler_client.h" (or <vifiler/vifiler_client.h> under a standard prefix).
  */
 #ifndef VIFILER_CLIENT_H_
 #define VIFILER_CLIENT_H_
@@ -19,7 +24,8 @@ extern "C" {
 typedef struct vifiler_session vifiler_t;
 
 /* Error codes: the negated protocol error codes, plus VIFILER_EUNAVAILABLE when no filer could
- * be reached within the failover deadline and VIFILER_EINVAL for bad arguments. */
+ * be reached within the failover deadline, VIFILER_ETIMEDOUT when a call ended at the
+ * deadline vifiler_set_call_timeout() gave it, and VIFILER_EINVAL for bad arguments. */
 enum {
   VIFILER_OK = 0,
   VIFILER_ENOENT = -1,
@@ -31,7 +37,9 @@ enum {
   VIFILER_EINVAL = -7,
   VIFILER_ESTALE = -8,
   VIFILER_EUNAVAILABLE = -100,
-  VIFILER_EOTHER = -101
+  VIFILER_EOTHER = -101,
+  VIFILER_ETIMEDOUT = -102,
+  VIFILER_EROFS = -103 /* the volume is exported read-only to this host */
 };
 
 typedef struct vifiler_options {
@@ -64,6 +72,37 @@ typedef struct vifiler_stats {
 typedef struct vifiler_file {
   uint64_t volume_id, file_id, generation;
 } vifiler_file_t;
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char* vifiler_version(void);
+
+/* Levels of library messages; VIFILER_LOG_OFF is a threshold only. */
+enum {
+  VIFILER_LOG_DEBUG = 0,
+  VIFILER_LOG_INFO = 1,
+  VIFILER_LOG_WARNING = 2,
+  VIFILER_LOG_ERROR = 3,
+  VIFILER_LOG_OFF = 4
+};
+
+/* Receives one library message (one line, no newline; valid only during the call). */
+typedef void (*vifiler_log_fn)(int level, const char* message, void* arg);
+
+/* Where the library's messages go, process-wide (every vifiler_t). By default nowhere: the
+ * library never writes to stderr unless asked. After this call, messages at `level` and above
+ * go to fn(level, message, arg), called from library threads, possibly several at once (fn must
+ * not call into the library); with fn NULL they are written to stderr as
+ * "vifiler LEVEL: message" lines. VIFILER_LOG_OFF silences the library again. May be called at
+ * any time, from any thread. */
+void vifiler_set_log(int level, vifiler_log_fn fn, void* arg);
+
+/* A deadline for each call the calling thread makes from now on, on any vifiler_t (connect
+ * included): a call still waiting timeout_ms after it started returns VIFILER_ETIMEDOUT (a
+ * write or other change may or may not have been applied then; never twice). 0 (the default):
+ * no deadline, a call fails only when no filer could be reached within the failover deadline.
+ * A large read or write already sent is still waited for up to the request timeout: the filer
+ * may use the buffer until it answers. Per thread; may be changed between calls. */
+void vifiler_set_call_timeout(uint32_t timeout_ms);
 
 void vifiler_options_init(vifiler_options_t* options);
 /* options may be NULL. */

@@ -206,6 +206,17 @@ bool IsLocalPeer(absl::string_view peer_address, const std::vector<std::string>&
   return false;
 }
 
+absl::Status CheckAdminPeer(absl::string_view peer_address,
+                            const std::vector<std::string>& local_addresses,
+                            absl::string_view configured_secret) {
+  if (!configured_secret.empty() || IsLocalPeer(peer_address, local_addresses)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("permission denied: ", peer_address,
+                   " is not on this host and this filer has no admin secret"));
+}
+
 absl::Status CheckAdminAccess(absl::string_view peer_address,
                               const std::vector<std::string>& local_addresses,
                               absl::string_view configured_secret, const AdminRequest& request) {
@@ -295,29 +306,71 @@ void AdminServer::AcceptLoop() {
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
-    absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      (*connection)->Close();
-      return;
-    }
-    if (running_ >= kMaxAdminSessions) {
-      LOG(WARNING) << "admin port: too many sessions; turning away "
-                   << (*connection)->peer().address;
-      // Take the request first: closing a socket with unread input resets the connection,
-      // and the reset would discard the "busy" reply before the client reads it.
-      (*connection)->Receive(absl::Now() + kBusyReplyTimeout).IgnoreError();
-      (*connection)
-          ->Send(EncodeAdminReply(absl::UnavailableError("busy")), absl::Now() + kBusyReplyTimeout)
-          .IgnoreError();
-      (*connection)->Close();
-      continue;
-    }
-    uint64_t id = next_session_id_++;
-    Session& session = sessions_[id];
-    session.connection = std::move(*connection);
-    ++running_;
-    session.thread = std::thread(&AdminServer::Serve, this, id, session.connection.get());
+    Admit(std::move(*connection));
   }
+}
+
+void AdminServer::Admit(std::unique_ptr<transport::Connection> connection) {
+  const std::string peer = connection->peer().address;
+  // The address first: nothing is read from a peer that could never be served.
+  std::vector<std::string> local_addresses;
+  if (!IsLocalPeer(peer, {})) local_addresses = LocalInterfaceAddresses();
+  const bool local = IsLocalPeer(peer, local_addresses);
+  absl::Status allowed = CheckAdminPeer(peer, local_addresses, secret_);
+  if (!allowed.ok()) {
+    LOG_EVERY_N(WARNING, 100) << "admin port: refused a connection: " << allowed.message();
+    connection->Send(EncodeAdminReply(allowed), absl::Now() + kBusyReplyTimeout).IgnoreError();
+    connection->Close();
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    connection->Close();
+    return;
+  }
+  if (Occupied() >= kMaxAdminSessions && !EvictIdle(local)) {
+    LOG(WARNING) << "admin port: every session is running a command; turning away " << peer;
+    // Take the request first: closing a socket with unread input resets the connection,
+    // and the reset would discard the "busy" reply before the client reads it.
+    connection->Receive(absl::Now() + kBusyReplyTimeout).IgnoreError();
+    connection
+        ->Send(EncodeAdminReply(absl::UnavailableError("busy")), absl::Now() + kBusyReplyTimeout)
+        .IgnoreError();
+    connection->Close();
+    return;
+  }
+  uint64_t id = next_session_id_++;
+  Session& session = sessions_[id];
+  session.connection = std::move(connection);
+  session.local = local;
+  ++running_;
+  session.thread = std::thread(&AdminServer::Serve, this, id, session.connection.get());
+}
+
+size_t AdminServer::Occupied() const {
+  size_t n = 0;
+  for (const auto& [id, session] : sessions_) n += session.done || session.evicted ? 0 : 1;
+  return n;
+}
+
+bool AdminServer::EvictIdle(bool newcomer_local) {
+  // Oldest first (ids grow); a remote idle session before any local one.
+  Session* victim = nullptr;
+  for (auto& [id, session] : sessions_) {
+    if (session.done || session.evicted || session.received) continue;
+    if (!session.local) {
+      victim = &session;
+      break;
+    }
+    if (newcomer_local && victim == nullptr) victim = &session;
+  }
+  if (victim == nullptr) return false;
+  LOG_EVERY_N(WARNING, 100) << "admin port: all " << kMaxAdminSessions
+                            << " sessions taken; closing the oldest idle one, from "
+                            << victim->connection->peer().address;
+  victim->evicted = true;
+  victim->connection->Close();  // its session thread wakes up and ends
+  return true;
 }
 
 void AdminServer::Serve(uint64_t id, transport::Connection* connection) {
@@ -329,6 +382,7 @@ void AdminServer::Serve(uint64_t id, transport::Connection* connection) {
     {
       absl::MutexLock lock(&mu_);
       ++handling_;
+      sessions_[id].received = true;
     }
     std::string reply;
     if (connection->peer().purpose != transport::kPurposeAdmin) {
@@ -379,12 +433,18 @@ std::string AdminServer::HandleRequest(absl::string_view peer_address, absl::str
     LOG(WARNING) << "admin port: refused command from " << peer_address << ": " << access.message();
     return EncodeAdminReply(access);
   }
-  LOG(INFO) << "admin command \"" << request->command << "\" from " << peer_address;
+  // "status" is what monitors poll, often many times a second: logged only when verbose.
+  const bool routine = request->command == "status";
+  if (routine) {
+    VLOG(1) << "admin command \"status\" from " << peer_address;
+  } else {
+    LOG(INFO) << "admin command \"" << request->command << "\" from " << peer_address;
+  }
   absl::StatusOr<std::string> body = RunCommand(*request);
   if (!body.ok()) {
     LOG(WARNING) << "admin command \"" << request->command << "\" from " << peer_address
                  << " failed: " << OneLine(body.status().ToString());
-  } else {
+  } else if (!routine) {
     LOG(INFO) << "admin command \"" << request->command << "\" from " << peer_address << " done";
   }
   return EncodeAdminReply(body);
@@ -408,10 +468,12 @@ absl::StatusOr<std::string> AdminServer::RunCommand(const AdminRequest& request)
     status = handler_->Halt(/*takeover=*/false);
   } else if (command == "halt-takeover") {
     status = handler_->Halt(/*takeover=*/true);
+#ifdef VIFILER_TEST_HOOKS
   } else if (command == "cut-interconnect") {
     status = handler_->SetInterconnectCut(true);
   } else if (command == "restore-interconnect") {
     status = handler_->SetInterconnectCut(false);
+#endif
   } else {
     std::string shown = command.substr(0, 64);
     return absl::InvalidArgumentError(absl::StrCat("unknown command \"", shown, "\""));

@@ -6,19 +6,27 @@
 // server closes the connection.
 //   request = "VIFILER-ADMIN 1\n" ["secret <secret>\n"] "<command>\n"
 //   reply   = "OK\n<body>" | "ERROR <one-line reason>"
-// Commands: status, takeover, giveback, halt, halt-takeover, cut-interconnect,
-// restore-interconnect. None takes arguments. The body of "status" is the handler's key=value
-// lines; the body of the others is "<command> done\n".
+// Commands: status, takeover, giveback, halt, halt-takeover, and in test builds only
+// (VIFILER_TEST_HOOKS, meson -Dtest_hooks=true) the test hooks cut-interconnect and
+// restore-interconnect: any other build answers them "ERROR unknown command". None takes
+// arguments. The body of "status" is the handler's key=value lines; the body of the others is
+// "<command> done\n".
 //
 // Access: a request is served when it comes from this host (the peer address is loopback,
 // 127.0.0.0/8 or ::1, or an address of a local interface) or when it carries the configured
 // secret (compared in constant time; an empty configured secret admits no remote peer).
-// Everything else is answered "ERROR permission denied: ...".
+// Everything else is answered "ERROR permission denied: ...". The address is checked first, at
+// accept: without a configured secret a peer that is not on this host is refused there (told
+// so, best effort, and closed) before it takes a session or anything is read from it.
 //
 // Threads: one accepting thread; each connection is served by its own short-lived thread that
 // waits at most kAdminRequestTimeout for the request, so a slow or garbage client never holds up
-// the others. At most kMaxAdminSessions connections are served at once; beyond that a client
-// is answered "ERROR busy" at once. Every command is logged with the peer address.
+// the others. At most kMaxAdminSessions connections are served at once. When all are taken, a
+// new connection takes the place of the oldest one still waiting for its request (idle), one
+// from another host first; a connection from another host never displaces one from this host.
+// So idle connections, however many and however often renewed, cannot keep an operator on the
+// filer host from being served. Only when no session can give way is a client answered
+// "ERROR busy". Every command is logged with the peer address.
 //
 // Handler methods run on session threads, possibly concurrently with each other; they must not
 // call Stop() or destroy the server. Start() and Stop() are called by the owner's thread; Stop()
@@ -50,7 +58,7 @@ namespace cluster {
 inline constexpr uint16_t kDefaultAdminDiscriminator = 7303;
 inline constexpr char kAdminProtocolLine[] = "VIFILER-ADMIN 1";
 inline constexpr size_t kMaxAdminRequestSize = 4096;
-inline constexpr absl::Duration kAdminRequestTimeout = absl::Seconds(5);
+inline constexpr absl::Duration kAdminRequestTimeout = absl::Seconds(2);
 inline constexpr absl::Duration kAdminReplyTimeout = absl::Seconds(5);
 inline constexpr size_t kMaxAdminSessions = 32;
 
@@ -87,6 +95,12 @@ std::vector<std::string> LocalInterfaceAddresses();
 // (127.0.0.0/8, ::1, or their IPv4-mapped forms) or equals one of local_addresses.
 bool IsLocalPeer(absl::string_view peer_address, const std::vector<std::string>& local_addresses);
 
+// OK when a connection from peer_address may be read at all: the peer is local, or
+// configured_secret is not empty (the request may carry it). PermissionDeniedError otherwise.
+absl::Status CheckAdminPeer(absl::string_view peer_address,
+                            const std::vector<std::string>& local_addresses,
+                            absl::string_view configured_secret);
+
 // OK when the request may be served: the peer is local, or configured_secret is not empty and
 // the request carries it. PermissionDeniedError otherwise.
 absl::Status CheckAdminAccess(absl::string_view peer_address,
@@ -121,10 +135,21 @@ class AdminServer {
   struct Session {
     std::thread thread;
     std::unique_ptr<transport::Connection> connection;
+    bool local = false;     // the peer is on this host
+    bool received = false;  // its request arrived
+    bool evicted = false;   // closed to make room for a newer connection
     bool done = false;
   };
 
   void AcceptLoop();
+  // Takes in one accepted connection: refuses a peer the address check refuses, makes room
+  // when every session is taken, starts its session.
+  void Admit(std::unique_ptr<transport::Connection> connection) ABSL_LOCKS_EXCLUDED(mu_);
+  // Closes the oldest idle session a newcomer may displace (see the contract). False when
+  // there is none.
+  bool EvictIdle(bool newcomer_local) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sessions not done and not evicted.
+  size_t Occupied() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void Serve(uint64_t id, transport::Connection* connection);
   absl::StatusOr<std::string> RunCommand(const AdminRequest& request);
   // Joins the threads of finished sessions.

@@ -31,6 +31,10 @@ constexpr absl::Duration kAcceptErrorPause = absl::Milliseconds(50);
 // dropped sooner counts as a failed dial (backoff keeps growing, no log line per attempt).
 constexpr int kSteadyIntervals = 2;
 
+absl::Status Annotated(const absl::Status& status, absl::string_view step) {
+  return absl::Status(status.code(), absl::StrCat(step, ": ", status.message()));
+}
+
 uint64_t RandomIncarnation() {
   absl::BitGen gen;
   uint64_t value = 0;
@@ -111,7 +115,7 @@ void Interconnect::Stop() {
     absl::MutexLock lock(&mu_);
     if (!started_ || stopping_) return;
     stopping_ = true;
-    if (outgoing_ != nullptr) to_close.push_back(std::move(outgoing_));
+    if (outgoing_ != nullptr) to_close.push_back(outgoing_->connection);
     outgoing_.reset();
     for (const auto& inbound : inbound_) to_close.push_back(inbound->connection);
   }
@@ -125,7 +129,7 @@ void Interconnect::Stop() {
 }
 
 absl::Status Interconnect::Send(const InterconnectMessage& m, absl::Time deadline) {
-  std::shared_ptr<transport::Connection> connection;
+  std::shared_ptr<Outgoing> link;
   {
     absl::MutexLock lock(&mu_);
     if (cut_) return absl::UnavailableError("interconnect is cut");
@@ -133,9 +137,9 @@ absl::Status Interconnect::Send(const InterconnectMessage& m, absl::Time deadlin
       return absl::UnavailableError(
           absl::StrCat("interconnect not connected to ", options_.partner_name));
     }
-    connection = outgoing_;
+    link = outgoing_;
   }
-  return SendOn(connection, m, deadline);
+  return SendOn(link, m, deadline);
 }
 
 absl::Duration Interconnect::SinceLastHeard() const {
@@ -156,7 +160,7 @@ void Interconnect::SetCut(bool cut) {
     if (cut_ == cut) return;
     cut_ = cut;
     if (cut) {
-      if (outgoing_ != nullptr) to_close.push_back(std::move(outgoing_));
+      if (outgoing_ != nullptr) to_close.push_back(outgoing_->connection);
       outgoing_.reset();
       drop_reason_ = absl::UnavailableError("interconnect cut");
       for (const auto& inbound : inbound_) to_close.push_back(inbound->connection);
@@ -166,6 +170,8 @@ void Interconnect::SetCut(bool cut) {
                << " (test hook)";
   for (const auto& connection : to_close) connection->Close();
 }
+
+void Interconnect::ExpectPartnerLeaving() { partner_leaving_ = true; }
 
 bool Interconnect::cut() const {
   absl::MutexLock lock(&mu_);
@@ -191,9 +197,7 @@ void Interconnect::AcceptLoop() {
     std::shared_ptr<transport::Connection> connection = std::move(*accepted);
     const transport::PeerIdentity& peer = connection->peer();
     if (peer.purpose != transport::kPurposeInterconnect) {
-      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer.address
-                   << " (\"" << peer.identity << "\"): purpose " << peer.purpose
-                   << " is not interconnect";
+      LogRefused(peer.address, absl::StrCat("purpose ", peer.purpose, " is not interconnect"));
       connection->Close();
       continue;
     }
@@ -211,11 +215,15 @@ void Interconnect::AdmitInbound(std::shared_ptr<transport::Connection> connectio
         if (!inbound->finished) ++open;
       }
       if (open >= kMaxInboundConnections) {
+        // The oldest unproven connection; the oldest proven one only if all are proven.
         for (const auto& inbound : inbound_) {
-          if (!inbound->finished) {
+          if (!inbound->finished && !inbound->proven) {
             evicted = inbound->connection;
             break;
           }
+        }
+        for (const auto& inbound : inbound_) {
+          if (evicted == nullptr && !inbound->finished) evicted = inbound->connection;
         }
       }
       VLOG(1) << "interconnect " << options_.name << " accepted connection from "
@@ -229,8 +237,9 @@ void Interconnect::AdmitInbound(std::shared_ptr<transport::Connection> connectio
   }
   if (connection != nullptr) connection->Close();  // not admitted: stopping or cut
   if (evicted != nullptr) {
-    LOG(WARNING) << "interconnect " << options_.name << " has " << kMaxInboundConnections
-                 << " incoming connections; closing the oldest";
+    LogRefused(evicted->peer().address,
+               absl::StrCat("closed to make room (", kMaxInboundConnections,
+                            " incoming connections were open)"));
     evicted->Close();
   }
 }
@@ -251,11 +260,133 @@ void Interconnect::ReapInbound(bool all) {
   }
 }
 
+void Interconnect::LogRefused(const std::string& peer, absl::string_view why, bool warning) {
+  int64_t unlogged = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Duration now = MonotonicNow();
+    if (now - last_refusal_log_ < kRefusalLogInterval) {
+      ++unlogged_refusals_;
+      return;
+    }
+    last_refusal_log_ = now;
+    unlogged = unlogged_refusals_;
+    unlogged_refusals_ = 0;
+  }
+  const std::string line = absl::StrCat(
+      "interconnect ", options_.name, " refuses a connection from ", peer, ": ", why,
+      unlogged > 0 ? absl::StrCat(" (and refused ", unlogged, " more since the last such report)")
+                   : "");
+  if (warning) {
+    LOG(WARNING) << line;
+  } else {
+    LOG(INFO) << line;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<FrameOpener>> Interconnect::AuthenticateInbound(
+    transport::Connection* connection) {
+  const absl::Time deadline = absl::Now() + ConnectTimeout();
+  ListenerHandshake handshake(options_.key.get(), options_.name, options_.partner_name);
+  absl::StatusOr<std::string> hello = connection->Receive(deadline);
+  if (!hello.ok()) return Annotated(hello.status(), "no HELLO");
+  absl::StatusOr<std::string> challenge = handshake.OnHello(*hello);
+  if (!challenge.ok()) return challenge.status();
+  if (absl::Status s = connection->Send(*challenge, deadline); !s.ok()) {
+    return Annotated(s, "sending CHALLENGE");
+  }
+  absl::StatusOr<std::string> proof = connection->Receive(deadline);
+  if (!proof.ok()) return Annotated(proof.status(), "no PROOF");
+  absl::StatusOr<std::string> accepted = handshake.OnProof(*proof);
+  if (!accepted.ok()) return accepted.status();
+  if (absl::Status s = connection->Send(*accepted, deadline); !s.ok()) {
+    return Annotated(s, "sending ACCEPTED");
+  }
+  return std::make_unique<FrameOpener>(handshake.TakeSessionKey(), AuthRole::kDialer);
+}
+
+absl::StatusOr<std::unique_ptr<FrameSealer>> Interconnect::AuthenticateOutgoing(
+    transport::Connection* connection) {
+  const absl::Time deadline = absl::Now() + ConnectTimeout();
+  DialerHandshake handshake(options_.key.get(), options_.name, options_.partner_name);
+  absl::StatusOr<std::string> hello = handshake.Hello();
+  if (!hello.ok()) return hello.status();
+  if (absl::Status s = connection->Send(*hello, deadline); !s.ok()) {
+    return Annotated(s, "sending HELLO");
+  }
+  absl::StatusOr<std::string> challenge = connection->Receive(deadline);
+  if (!challenge.ok()) {
+    return Annotated(challenge.status(),
+                     "no CHALLENGE (does the partner run without a pair key, or is it cut?)");
+  }
+  absl::StatusOr<std::string> proof = handshake.OnChallenge(*challenge);
+  if (!proof.ok()) return proof.status();
+  if (absl::Status s = connection->Send(*proof, deadline); !s.ok()) {
+    return Annotated(s, "sending PROOF");
+  }
+  absl::StatusOr<std::string> accepted = connection->Receive(deadline);
+  if (!accepted.ok()) return Annotated(accepted.status(), "no ACCEPTED");
+  if (absl::Status s = handshake.OnAccepted(*accepted); !s.ok()) return s;
+  return std::make_unique<FrameSealer>(handshake.TakeSessionKey(), AuthRole::kDialer);
+}
+
+std::vector<std::shared_ptr<transport::Connection>> Interconnect::Prove(Inbound* inbound) {
+  std::vector<std::shared_ptr<transport::Connection>> older;
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || cut_) return older;
+  inbound->proven = true;
+  // inbound_ is in the order of admission.
+  for (const auto& other : inbound_) {
+    if (other.get() == inbound) break;
+    if (!other->finished) older.push_back(other->connection);
+  }
+  return older;
+}
+
 void Interconnect::ReadLoop(Inbound* inbound) {
   const std::shared_ptr<transport::Connection> connection = inbound->connection;
   const std::string peer = connection->peer().address;
-  bool from_partner = false;
-  while (true) {
+  std::unique_ptr<FrameOpener> opener;  // with a key: set once the handshake succeeded
+  bool proven = false;
+  bool heard = false;
+  // Before a connection proved itself anyone may be behind it: rate-limited. After, only the
+  // partner (or a bug): every time.
+  auto refuse = [&](absl::string_view why) {
+    if (proven) {
+      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer << ": "
+                   << why;
+    } else {
+      LogRefused(peer, why);
+    }
+  };
+  if (options_.key != nullptr) {
+    absl::StatusOr<std::unique_ptr<FrameOpener>> authenticated =
+        AuthenticateInbound(connection.get());
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_ || cut_;
+    }
+    if (!authenticated.ok()) {
+      const absl::Status& why = authenticated.status();
+      if (stopping) {
+      } else if (absl::IsDeadlineExceeded(why) || absl::IsUnavailable(why)) {
+        // Silent or gone before it said anything that could be checked: a partner's dial that
+        // gave up (its connect timed out, or it dialled twice at start), or a port scan. Not
+        // a failed proof: rate-limited, at INFO.
+        LogRefused(peer, absl::StrCat("no handshake: ", why.message()), /*warning=*/false);
+      } else {
+        refuse(absl::StrCat("authentication failed: ", why.message()));
+      }
+    } else {
+      opener = std::move(*authenticated);
+      VLOG(1) << "interconnect " << options_.name << " authenticated " << options_.partner_name
+              << " at " << peer;
+      for (const auto& other : Prove(inbound)) other->Close();
+      proven = true;
+    }
+  }
+  while (options_.key == nullptr || opener != nullptr) {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_ || cut_) break;
@@ -263,45 +394,47 @@ void Interconnect::ReadLoop(Inbound* inbound) {
     absl::StatusOr<std::string> data = connection->Receive(absl::Now() + IdleTimeout());
     if (!data.ok()) {
       if (absl::IsDeadlineExceeded(data.status())) {
-        LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
-                     << ": silent for " << IdleTimeout();
+        refuse(absl::StrCat("silent for ", absl::FormatDuration(IdleTimeout())));
       } else {
         VLOG(1) << "interconnect " << options_.name << " connection from " << peer
                 << " ended: " << data.status();
       }
       break;
     }
+    if (opener != nullptr) {
+      absl::StatusOr<std::string> opened = opener->Open(*data);
+      if (!opened.ok()) {
+        refuse(absl::StrCat("frame refused: ", opened.status().message()));
+        break;
+      }
+      *data = std::move(*opened);
+    }
     absl::StatusOr<InterconnectMessage> m = DecodeInterconnectMessage(*data);
     if (!m.ok()) {
-      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
-                   << ": malformed message: " << m.status();
+      refuse(absl::StrCat("malformed message: ", m.status().message()));
       break;
     }
     if (m->sender != options_.partner_name) {
-      LOG(WARNING) << "interconnect " << options_.name << " closes connection from " << peer
-                   << ": sender \"" << m->sender << "\" is not the partner \""
-                   << options_.partner_name << "\"";
+      refuse(absl::StrCat("sender \"", m->sender, "\" is not the partner \"", options_.partner_name,
+                          "\""));
       break;
     }
-    std::vector<std::shared_ptr<transport::Connection>> superseded;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_ || cut_) break;
       last_heard_ = MonotonicNow();
-      if (!from_partner) {
-        // The partner's newest connection wins; older ones are left over from before it
-        // redialed (or restarted).
-        for (const auto& other : inbound_) {
-          if (other.get() != inbound && !other->finished) superseded.push_back(other->connection);
-        }
-      }
     }
-    if (!from_partner) {
-      from_partner = true;
+    if (!proven) {
+      // Without a key the first valid message proves the connection.
+      for (const auto& other : Prove(inbound)) other->Close();
+      proven = true;
+    }
+    if (!heard) {
+      heard = true;
       LOG(INFO) << "interconnect " << options_.name << " hears " << options_.partner_name
-                << " (incarnation " << m->incarnation << ") from " << peer;
+                << " (incarnation " << m->incarnation << ") from " << peer
+                << (opener != nullptr ? ", authenticated" : ", unauthenticated");
     }
-    for (const auto& other : superseded) other->Close();
     on_message_(*m);
   }
   connection->Close();
@@ -322,7 +455,9 @@ void Interconnect::DialLoop() {
   // before it would take our silence for death.
   const absl::Duration max_backoff = std::min(kMaxDialBackoff, 2 * options_.heartbeat_interval);
   absl::Duration backoff = kMinDialBackoff;
-  bool failing = false;  // the last attempt failed (log only the first failure of a streak)
+  bool failing = false;         // the last attempt failed (log only the first failure of a streak)
+  bool ever_connected = false;  // before that, an unreachable partner is not news
+  bool refused_before = false;  // the last attempt failed authentication
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -342,33 +477,58 @@ void Interconnect::DialLoop() {
       const transport::Endpoint endpoint{*address, options_.partner_discriminator};
       absl::StatusOr<std::unique_ptr<transport::Connection>> connected =
           fabric_->Connect(endpoint, identity, absl::Now() + ConnectTimeout());
+      std::shared_ptr<Outgoing> link;
       if (connected.ok()) {
-        std::shared_ptr<transport::Connection> connection = std::move(*connected);
+        link = std::make_shared<Outgoing>();
+        link->connection = std::move(*connected);
+        if (options_.key != nullptr) {
+          absl::StatusOr<std::unique_ptr<FrameSealer>> sealer =
+              AuthenticateOutgoing(link->connection.get());
+          if (sealer.ok()) {
+            link->sealer = std::move(*sealer);
+          } else {
+            link->connection->Close();
+            link.reset();
+            connected =
+                absl::Status(sealer.status().code(),
+                             absl::StrCat("authentication failed: ", sealer.status().message()));
+          }
+        }
+      }
+      if (link != nullptr) {
         bool admitted = false;
         {
           absl::MutexLock lock(&mu_);
           if (!stopping_ && !cut_) {
-            outgoing_ = connection;
+            outgoing_ = link;
             send_now_ = true;
             admitted = true;
           }
         }
         if (!admitted) {
-          connection->Close();
+          link->connection->Close();
           continue;
         }
+        ++connections_made_;
+        ever_connected = true;
+        refused_before = false;
+        partner_leaving_ = false;
         // After failures, announce the connection only once it proves steady.
         if (!failing) {
           LOG(INFO) << "interconnect " << options_.name << " connected to " << options_.partner_name
                     << " at " << endpoint.ToString();
         }
         const absl::Time up_since = absl::Now();
-        const absl::Status why = WaitWhileConnected(connection, /*announce=*/failing);
+        const absl::Status why = WaitWhileConnected(link, /*announce=*/failing);
         if (why.ok()) continue;  // stopping
         const absl::Duration up = absl::Now() - up_since;
         if (up >= kSteadyIntervals * options_.heartbeat_interval) {
-          LOG(WARNING) << "interconnect " << options_.name << " lost its connection to "
-                       << options_.partner_name << " after " << up << ": " << why;
+          LOG_IF(WARNING, !partner_leaving_)
+              << "interconnect " << options_.name << " lost its connection to "
+              << options_.partner_name << " after " << up << ": " << why;
+          LOG_IF(INFO, partner_leaving_)
+              << "interconnect " << options_.name << " lost its connection to "
+              << options_.partner_name << " after " << up << " (the partner is stopping): " << why;
           failing = false;
           backoff = kMinDialBackoff;
           Pause(backoff);
@@ -383,29 +543,37 @@ void Interconnect::DialLoop() {
     } else {
       status = address.status();
     }
-    if (!failing) {
-      LOG(WARNING) << "interconnect " << options_.name << " cannot reach " << options_.partner_name
-                   << " (retrying up to every " << max_backoff << "): " << status;
+    // A partner that fails authentication needs an operator (a different key?) at any time:
+    // the first such failure is logged even within a streak of failures.
+    const bool refused = absl::IsUnauthenticated(status);
+    if (!failing || (refused && !refused_before)) {
+      const bool news = (ever_connected && !partner_leaving_) || refused;
+      LOG_IF(WARNING, news) << "interconnect " << options_.name << " cannot reach "
+                            << options_.partner_name << " (retrying up to every " << max_backoff
+                            << "): " << status;
+      LOG_IF(INFO, !news) << "interconnect " << options_.name << " cannot reach "
+                          << options_.partner_name << (ever_connected ? "" : " yet")
+                          << " (retrying up to every " << max_backoff << "): " << status;
     } else {
       VLOG(1) << "interconnect " << options_.name << " dial: " << status;
     }
     failing = true;
+    refused_before = refused;
     Pause(backoff);
     backoff = std::min(2 * backoff, max_backoff);
   }
 }
 
-absl::Status Interconnect::WaitWhileConnected(
-    const std::shared_ptr<transport::Connection>& connection, bool announce) {
-  auto dropped = [this, &connection]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || outgoing_ != connection;
-  };
+absl::Status Interconnect::WaitWhileConnected(const std::shared_ptr<Outgoing>& link,
+                                              bool announce) {
+  auto dropped = [this, &link]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || outgoing_ != link; };
   const absl::Time steady_at = absl::Now() + kSteadyIntervals * options_.heartbeat_interval;
   absl::Status why;
   while (true) {
     if (announce && absl::Now() >= steady_at) {
       LOG(INFO) << "interconnect " << options_.name << " connected to " << options_.partner_name
-                << " at " << connection->peer().address;
+                << " at " << link->connection->peer().address;
       announce = false;
     }
     {
@@ -416,13 +584,13 @@ absl::Status Interconnect::WaitWhileConnected(
         break;
       }
     }
-    if (!connection->IsOpen()) {
+    if (!link->connection->IsOpen()) {
       why = absl::UnavailableError("connection closed");
-      DropOutgoing(connection, why);
+      DropOutgoing(link, why);
       break;
     }
   }
-  connection->Close();
+  link->connection->Close();
   return why;
 }
 
@@ -430,42 +598,71 @@ void Interconnect::HeartbeatLoop() {
   absl::Time next = absl::Now();
   auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || send_now_; };
   while (true) {
-    std::shared_ptr<transport::Connection> connection;
+    std::shared_ptr<Outgoing> link;
     {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithDeadline(absl::Condition(&due), next);
       if (stopping_) return;
       send_now_ = false;
-      if (!cut_) connection = outgoing_;
+      if (!cut_) link = outgoing_;
     }
     next = absl::Now() + options_.heartbeat_interval;
-    if (connection == nullptr) continue;
-    SendOn(connection, heartbeat_(), next).IgnoreError();
+    if (link == nullptr) continue;
+    SendOn(link, heartbeat_(), next).IgnoreError();
   }
 }
 
-absl::Status Interconnect::SendOn(const std::shared_ptr<transport::Connection>& connection,
-                                  InterconnectMessage m, absl::Time deadline) {
+absl::Status Interconnect::SendOn(const std::shared_ptr<Outgoing>& link, InterconnectMessage m,
+                                  absl::Time deadline) {
   m.sender = options_.name;
   if (m.incarnation == 0) m.incarnation = incarnation_;
-  m.sequence = next_sequence_.fetch_add(1);
-  absl::Status status = connection->Send(EncodeInterconnectMessage(m), deadline);
-  if (!status.ok()) DropOutgoing(connection, status);
+  std::string wire;
+  absl::Status status;
+  {
+    // Take the turn: frames (and sequence numbers) leave in the order they are made.
+    absl::MutexLock lock(&mu_);
+    auto turn = [this, &link]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || outgoing_ != link || !link->sending;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&turn), deadline)) {
+      status = absl::DeadlineExceededError("an earlier send on the interconnect is still going");
+    } else if (stopping_ || outgoing_ != link) {
+      return absl::UnavailableError(
+          absl::StrCat("interconnect connection to ", options_.partner_name, " dropped"));
+    } else {
+      m.sequence = next_sequence_.fetch_add(1);
+      wire = EncodeInterconnectMessage(m);
+      if (link->sealer != nullptr) {
+        absl::StatusOr<std::string> sealed = link->sealer->Seal(wire);
+        if (sealed.ok()) {
+          wire = std::move(*sealed);
+        } else {
+          status = sealed.status();
+        }
+      }
+      link->sending = status.ok();
+    }
+  }
+  if (status.ok()) {
+    status = link->connection->Send(wire, deadline);
+    absl::MutexLock lock(&mu_);
+    link->sending = false;
+  }
+  if (!status.ok()) DropOutgoing(link, status);
   return status;
 }
 
-void Interconnect::DropOutgoing(const std::shared_ptr<transport::Connection>& connection,
-                                const absl::Status& why) {
+void Interconnect::DropOutgoing(const std::shared_ptr<Outgoing>& link, const absl::Status& why) {
   {
     absl::MutexLock lock(&mu_);
-    if (outgoing_ == connection) {
+    if (outgoing_ == link) {
       outgoing_.reset();
       drop_reason_ = why.ok() ? absl::UnavailableError("dropped") : why;
     }
   }
   VLOG(1) << "interconnect " << options_.name << " drops its connection to "
           << options_.partner_name << ": " << why;
-  connection->Close();
+  link->connection->Close();
 }
 
 }  // namespace cluster

@@ -2,21 +2,36 @@
 //
 // Interconnect: the link between the two filers of a pair, made of two one-way channels.
 //
+// Authentication: with options.key (the pair key, cluster/pair_key.h) every connection opens
+// with the mutual challenge-response of cluster/interconnect_auth.h (deadline ConnectTimeout()
+// on each side) and carries every message as a frame with a MAC and an in-order counter; a
+// connection that fails any of it is closed, and nothing it sent is delivered. Without a key
+// (a trusted private link: vifilerd --interconnect_trusted) messages travel bare and anyone
+// who reaches the listener and names itself the partner is believed.
+//
 // Incoming: Start() listens on options.local. Each accepted connection must present purpose
 // transport::kPurposeInterconnect (else it is closed at once) and gets its own reader thread,
-// which decodes messages and hands each to on_message. A connection is closed when a message
-// is malformed, when its sender is not options.partner_name, when it stays silent for
-// IdleTimeout(), or when the partner's next connection delivers its first message (the newer
-// connection wins). At most kMaxInboundConnections are kept; the oldest goes beyond that.
+// which authenticates it (with a key), then decodes messages and hands each to on_message. A
+// connection is closed when it fails authentication, when a message is malformed or its frame
+// does not verify, when its sender is not options.partner_name, when it stays silent for
+// IdleTimeout(), or when a newer connection of the partner proves itself: completes the
+// handshake (with a key) or delivers its first message (without). Only a proven connection
+// closes older ones, so a stranger never displaces the partner's link. At most
+// kMaxInboundConnections are kept; beyond that the oldest unproven one goes (the oldest proven
+// one only when every connection is proven). Refused connections are logged as WARNINGs at
+// most once per kRefusalLogInterval, with a count of those not logged.
 //
 // Outgoing: a dial thread resolves options.partner_name through the NameResolver on every
-// attempt, connects to it at options.partner_discriminator (deadline ConnectTimeout()), and
-// redials with exponential backoff (kMinDialBackoff .. min(kMaxDialBackoff, 2 heartbeat
-// intervals)) whenever the link drops.
+// attempt, connects to it at options.partner_discriminator (deadline ConnectTimeout()),
+// authenticates (with a key; the partner proves itself first), and redials with exponential
+// backoff (kMinDialBackoff .. min(kMaxDialBackoff, 2 heartbeat intervals)) whenever the link
+// drops. A partner that fails authentication is logged as a WARNING (once per streak).
 // A heartbeat thread sends heartbeat() every heartbeat_interval while connected (and once
 // right after each connect), each send with a deadline of one interval; a send that fails
 // drops the connection, so a dead or wedged partner never blocks the heartbeat thread for
-// longer than one interval.
+// longer than one interval. Senders on the outgoing connection take turns (frames must leave
+// in counter order), waiting for their turn no longer than their own deadline; no lock is held
+// across network I/O.
 //
 // Every outgoing message (heartbeats and Send) is stamped: sender = options.name, sequence =
 // the next number of this Interconnect (1, 2, ...), incarnation = incarnation() unless the
@@ -41,9 +56,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cluster/interconnect_auth.h"
 #include "cluster/interconnect_message.h"
+#include "cluster/pair_key.h"
 #include "transport/connection.h"
 #include "transport/fabric.h"
 #include "transport/name_resolver.h"
@@ -55,6 +74,7 @@ inline constexpr uint16_t kDefaultInterconnectDiscriminator = 7302;
 inline constexpr absl::Duration kMinDialBackoff = absl::Milliseconds(20);
 inline constexpr absl::Duration kMaxDialBackoff = absl::Seconds(1);
 inline constexpr size_t kMaxInboundConnections = 8;
+inline constexpr absl::Duration kRefusalLogInterval = absl::Seconds(10);
 
 struct InterconnectOptions {
   // This filer's name: the sender of every message it sends.
@@ -65,6 +85,9 @@ struct InterconnectOptions {
   std::string partner_name;
   uint16_t partner_discriminator = kDefaultInterconnectDiscriminator;
   absl::Duration heartbeat_interval = absl::Milliseconds(100);
+  // The pair key both filers hold: every connection is authenticated with it. Null: none (a
+  // trusted private link).
+  std::shared_ptr<const PairKey> key;
 };
 
 class Interconnect {
@@ -96,6 +119,17 @@ class Interconnect {
   absl::Duration SinceLastHeard() const;
   // The outgoing connection is up.
   bool connected() const;
+  // How many times the outgoing connection came up (authenticated, with a key).
+  uint64_t connections_made() const { return connections_made_.load(); }
+
+  // The partner said it is stopping (HALTING, or a FAILING the administrator asked for): the
+  // next loss of the outgoing connection and the failed redials after it are expected, and
+  // logged at INFO instead of WARNING, until the link is up again.
+  void ExpectPartnerLeaving();
+
+  // Logging of the outgoing link: before it was ever up (the partner not started yet), failing
+  // to reach the partner is INFO, once per streak; after it was up, losing it and failing to
+  // reach the partner are WARNINGs (once per streak), unless ExpectPartnerLeaving() was called.
 
   // Test hook: while cut, the interconnect behaves as a broken link: the outgoing connection
   // is closed and not redialed, nothing is sent, incoming connections are closed at once and
@@ -117,7 +151,17 @@ class Interconnect {
   struct Inbound {
     std::shared_ptr<transport::Connection> connection;
     std::thread thread;
+    // Guarded by mu_. proven: authenticated (with a key) or has delivered a message from the
+    // partner (without).
     bool finished = false;
+    bool proven = false;
+  };
+  // The outgoing connection with the sealer of its frames (null without a key). Only the
+  // sender whose turn it is (sending, guarded by mu_) uses the sealer and sends.
+  struct Outgoing {
+    std::shared_ptr<transport::Connection> connection;
+    std::unique_ptr<FrameSealer> sealer;
+    bool sending = false;
   };
 
   void AcceptLoop();
@@ -129,16 +173,25 @@ class Interconnect {
   void AdmitInbound(std::shared_ptr<transport::Connection> connection);
   // Joins the readers that finished (all readers when all is set).
   void ReapInbound(bool all);
+  // The handshakes of interconnect_auth.h on a fresh connection, each bounded by
+  // ConnectTimeout(); the error says which step failed.
+  absl::StatusOr<std::unique_ptr<FrameOpener>> AuthenticateInbound(
+      transport::Connection* connection);
+  absl::StatusOr<std::unique_ptr<FrameSealer>> AuthenticateOutgoing(
+      transport::Connection* connection);
+  // Marks inbound proven and returns the connections admitted before it that are still open
+  // (to be closed: the partner's newest proven connection wins). Empty when stopping or cut.
+  std::vector<std::shared_ptr<transport::Connection>> Prove(Inbound* inbound);
+  // Logs a refused incoming connection, rate-limited (kRefusalLogInterval).
+  void LogRefused(const std::string& peer, absl::string_view why, bool warning = true);
   // Waits for the outgoing connection to drop; returns why (OK when stopping). With announce,
   // logs the connection once it has been up for a while.
-  absl::Status WaitWhileConnected(const std::shared_ptr<transport::Connection>& connection,
-                                  bool announce);
+  absl::Status WaitWhileConnected(const std::shared_ptr<Outgoing>& link, bool announce);
   // Sleeps up to timeout; returns early when stopping or when the cut state changes.
   void Pause(absl::Duration timeout);
-  absl::Status SendOn(const std::shared_ptr<transport::Connection>& connection,
-                      InterconnectMessage m, absl::Time deadline);
-  void DropOutgoing(const std::shared_ptr<transport::Connection>& connection,
-                    const absl::Status& why);
+  absl::Status SendOn(const std::shared_ptr<Outgoing>& link, InterconnectMessage m,
+                      absl::Time deadline);
+  void DropOutgoing(const std::shared_ptr<Outgoing>& link, const absl::Status& why);
 
   transport::Fabric* const fabric_;
   transport::NameResolver* const resolver_;
@@ -147,6 +200,8 @@ class Interconnect {
   const Handler on_message_;
   const uint64_t incarnation_;
   std::atomic<uint64_t> next_sequence_{1};
+  std::atomic<bool> partner_leaving_{false};
+  std::atomic<uint64_t> connections_made_{0};
 
   absl::Mutex stop_mu_;  // serialises Start and Stop
 
@@ -155,12 +210,15 @@ class Interconnect {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool cut_ ABSL_GUARDED_BY(mu_) = false;
   bool send_now_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<transport::Connection> outgoing_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Outgoing> outgoing_ ABSL_GUARDED_BY(mu_);
   absl::Status drop_reason_ ABSL_GUARDED_BY(mu_);  // why outgoing_ was last dropped
   std::vector<std::unique_ptr<Inbound>> inbound_ ABSL_GUARDED_BY(mu_);
   // Monotonic time of the last valid message from the partner; InfinitePast if never.
   absl::Duration last_heard_ ABSL_GUARDED_BY(mu_) = -absl::InfiniteDuration();
   transport::Endpoint local_endpoint_ ABSL_GUARDED_BY(mu_);
+  // Rate limit of LogRefused: monotonic time of the last report, refusals since not logged.
+  absl::Duration last_refusal_log_ ABSL_GUARDED_BY(mu_) = -absl::InfiniteDuration();
+  int64_t unlogged_refusals_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Set by Start() before the threads start, closed by Stop(); Listener is thread-safe.
   std::unique_ptr<transport::Listener> listener_;

@@ -58,7 +58,11 @@ PairDecision DecidePairAction(const PairInputs& in, const PairConfig& config) {
 
   const bool silent = in.since_heard > config.detection;
   const bool storage_silent = in.partner_storage_silence >= config.detection;
-  const bool graced = in.partner_seen_alive || in.since_start >= config.takeover_grace;
+  // Just given back and not claimed yet (the partner writes no mailbox we watch yet).
+  const bool handing_back = in.since_gave_back < config.takeover_grace &&
+                            in.partner_storage_silence == absl::InfiniteDuration();
+  const bool graced =
+      (in.partner_seen_alive || in.since_start >= config.takeover_grace) && !handing_back;
   const bool dead = silent && storage_silent && !in.partner_halting && graced;
 
   if (in.relinquish_requested && in.holds_own && !in.holds_partner) {
@@ -67,6 +71,9 @@ PairDecision DecidePairAction(const PairInputs& in, const PairConfig& config) {
   // 4. Own volume.
   if (!in.holds_own) {
     if (in.own_record == OwnRecord::kFree) {
+      // Relinquished a moment ago: the partner is taking it over (it died meanwhile: the grace
+      // ends and this filer takes its volume back).
+      if (in.since_relinquished < config.takeover_grace) return PairDecision();
       return Do(PairAction::kReclaimOwn, "own volume is free");
     }
     if (in.own_record == OwnRecord::kHeldByPartner && dead) {
@@ -78,8 +85,18 @@ PairDecision DecidePairAction(const PairInputs& in, const PairConfig& config) {
   }
   // 5. Giveback.
   if (in.holds_partner) {
-    if (in.admin_giveback) return Do(PairAction::kGiveBack, "giveback requested");
-    if (config.auto_giveback && !silent && in.partner_state == FilerState::kWaitingForGiveback &&
+    const bool partner_ready = !silent && in.partner_state == FilerState::kWaitingForGiveback;
+    if (in.admin_giveback) {
+      if (partner_ready) return Do(PairAction::kGiveBack, "giveback requested");
+      PairDecision wait;
+      wait.giveback_blocked =
+          silent ? absl::StrCat("the partner is not heard on the interconnect (silent for ",
+                                Ms(in.since_heard), ")")
+                 : absl::StrCat("the partner is ", FilerStateName(in.partner_state),
+                                ", not waiting for giveback");
+      return wait;
+    }
+    if (config.auto_giveback && partner_ready &&
         in.partner_waiting_for >= config.auto_giveback_delay) {
       return Do(PairAction::kGiveBack, absl::StrCat("automatic giveback: the partner waited ",
                                                     Ms(in.partner_waiting_for)));

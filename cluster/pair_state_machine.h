@@ -14,10 +14,15 @@
 //     holding the partner's: relinquish it (the partner takes it over on the FAILING that
 //     follows).
 //  4. Not holding its own volume, and its ownership record is free for it (never claimed,
-//     released, or held by this filer's earlier incarnation) or the partner holding it is
-//     dead: reclaim it. A record held by the live partner means: wait for giveback.
+//     released, held by this filer's earlier incarnation, or by an earlier incarnation of the
+//     partner whose lease nobody renews) or the partner holding it is dead: reclaim it. A record
+//     held by the live partner means: wait for giveback. A volume this filer just relinquished
+//     to the partner (admin takeover) is free until the partner claims it: it is left to the
+//     partner for the takeover grace, not reclaimed in that window.
 //  5. Holding the partner's volume: give it back when asked (admin), or automatically once the
-//     partner has waited for giveback for auto_giveback_delay.
+//     partner has waited for giveback for auto_giveback_delay; either only while the partner is
+//     heard on the interconnect and says it waits for giveback (a volume handed to a partner
+//     that cannot be reached would serve nobody; an admin request waits until then).
 //  6. Not holding the partner's volume: take it over when the partner sent FAILING (it dies,
 //     halts with takeover, or relinquished its volume for an administrative takeover), when
 //     the partner released its volume on storage and did not say HALTING (its process died
@@ -25,7 +30,10 @@
 //     the administrator asks and the partner is silent with stale storage, or when the
 //     partner is dead: silent on the interconnect for the
 //     detection threshold AND its mailboxes on storage unchanged as long, and not HALTING; a
-//     partner never seen alive since this filer started gets the startup grace first.
+//     partner not heard on the interconnect since this filer started gets the startup grace first,
+//     and so does a partner this filer just gave its volume back to, until it has claimed it
+//     (its mailbox moves again) or the grace has passed: it was alive when it took the volume
+//     back, and a short interconnect pause then must not take the volume straight back.
 //     Silent with fresh storage is a broken interconnect: report it, never take over.
 //  7. Otherwise nothing.
 // An administrative takeover of a live partner is a request to it (it relinquishes, then rule
@@ -45,7 +53,8 @@ namespace cluster {
 // What the ownership record of this filer's own volume said when last read.
 enum class OwnRecord {
   kUnknown,        // not read (or unreadable)
-  kFree,           // never claimed, released by anyone, or held by an earlier run of this filer
+  kFree,           // never claimed, released, or held by an earlier run of either filer
+                   // that nothing renews
   kHeldByPartner,  // claimed by the partner
   kHeldBySelf,     // claimed by this process (it holds the volume)
 };
@@ -69,7 +78,15 @@ struct PairInputs {
   // How long no mailbox the partner writes has changed (InfiniteDuration: it writes none that
   // this filer watches, or never did).
   absl::Duration partner_storage_silence = absl::InfiniteDuration();
-  bool partner_seen_alive = false;  // heard, or its mailbox moved, since this filer started
+  // Heard on the interconnect since this filer started. A moving mailbox alone does not count:
+  // a starting partner renews its lease before its link is up, and may pause longer than the
+  // detection threshold while it starts.
+  bool partner_seen_alive = false;
+  // How long ago this filer relinquished its own volume for an administrative takeover, while
+  // the partner is not yet seen holding it (InfiniteDuration: not relinquished, or taken).
+  absl::Duration since_relinquished = absl::InfiniteDuration();
+  // How long ago this filer last gave the partner's volume back (InfiniteDuration: never).
+  absl::Duration since_gave_back = absl::InfiniteDuration();
   // The last beat on the partner's own volume is the partner's release: it holds no lease on
   // it any more (it died and its guard fenced the volume, or it let the volume go).
   bool partner_released = false;
@@ -106,6 +123,9 @@ struct PairDecision {
   bool interconnect_broken = false;
   // An administrative takeover of a live partner: ask it to relinquish.
   bool ask_partner_to_relinquish = false;
+  // An admin giveback waits: why the partner cannot take its volume back now (empty: it can,
+  // or none is asked for).
+  std::string giveback_blocked;
 };
 
 PairDecision DecidePairAction(const PairInputs& in, const PairConfig& config);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "cluster/ownership_record.h"
 #include "glog/logging.h"
+#include "transport/pinned_memory.h"
 
 namespace vifiler {
 namespace cluster {
@@ -16,12 +17,23 @@ namespace {
 
 constexpr absl::Duration kDrainTimeout = absl::Seconds(10);
 constexpr absl::Duration kRequestTimeout = absl::Seconds(30);
+// An admin giveback waits this long for the partner to be heard waiting for giveback (it
+// restarts and links up, or an interconnect pause passes) before it is refused.
+constexpr absl::Duration kGivebackWaitForPartner = absl::Seconds(3);
 // Beyond the claim's wait: activation (mount, journal recovery, reply log) and the port.
 constexpr absl::Duration kAcquireTimeout = absl::Seconds(60);
 constexpr absl::Duration kRetryAfterFailure = absl::Seconds(1);
 
 std::string Timestamp() {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
+}
+
+// The FAILING details DoHalt and kRelinquishOwn send: a takeover the administrator asked for.
+constexpr char kHaltedByAdministrator[] = "halted by the administrator";
+constexpr char kRelinquished[] = "relinquished for an administrative takeover";
+
+bool IsPlannedFailing(absl::string_view detail) {
+  return detail == kHaltedByAdministrator || detail == kRelinquished;
 }
 
 int64_t Millis(absl::Duration d) {
@@ -83,6 +95,7 @@ HeldVolumeOptions TakeoverController::VolumeOptions(bool own) const {
   o.mutation_margin = guard_margin + options_.heartbeat_interval / 2;
   o.guard = guard_;
   o.service = options_.service;
+  if (!own) o.service.exports = options_.partner_exports;
   TakeoverController* self = const_cast<TakeoverController*>(this);
   o.on_failed = [self](const std::string& volume, const absl::Status& why) {
     self->OnVolumeFailed(volume, why);
@@ -100,14 +113,14 @@ absl::Status TakeoverController::Start() {
   if (!own.ok()) return own.status();
   own_storage_ = std::move(*own);
   own_mailbox_ = std::make_unique<MailboxObserver>(own_storage_->mailbox());
-  own_mailbox_first_counter_ = own_mailbox_->Observe().entry.counter;
+  own_mailbox_->Observe();
   if (paired_) {
     absl::StatusOr<std::unique_ptr<storage::VolumeStorage>> theirs =
         open(options_.partner_volume, "partner");
     if (!theirs.ok()) return theirs.status();
     partner_storage_ = std::move(*theirs);
     partner_mailbox_ = std::make_unique<MailboxObserver>(partner_storage_->mailbox());
-    partner_mailbox_first_counter_ = partner_mailbox_->Observe().entry.counter;
+    partner_mailbox_->Observe();
 
     InterconnectOptions io;
     io.name = options_.name;
@@ -115,6 +128,7 @@ absl::Status TakeoverController::Start() {
     io.partner_name = options_.partner;
     io.partner_discriminator = options_.interconnect_discriminator;
     io.heartbeat_interval = options_.heartbeat_interval;
+    io.key = options_.pair_key;
     interconnect_ = std::make_unique<Interconnect>(
         fabric_, resolver_, io, [this] { return Heartbeat(); },
         [this](const InterconnectMessage& m) { OnMessage(m); });
@@ -198,12 +212,19 @@ void TakeoverController::OnMessage(const InterconnectMessage& m) {
     case InterconnectMessageType::kHeartbeat:
       return;
     case InterconnectMessageType::kFailing:
-      LOG(WARNING) << options_.name << ": partner sent FAILING: " << m.detail;
+      // FAILING after a halt or relinquish the administrator asked for is expected.
+      if (IsPlannedFailing(m.detail)) {
+        LOG(INFO) << options_.name << ": partner sent FAILING: " << m.detail;
+        if (interconnect_ != nullptr) interconnect_->ExpectPartnerLeaving();
+      } else {
+        LOG(WARNING) << options_.name << ": partner sent FAILING: " << m.detail;
+      }
       partner_failing_ = true;
       partner_halting_ = false;
       break;
     case InterconnectMessageType::kHalting:
       LOG(INFO) << options_.name << ": partner is halting without takeover: " << m.detail;
+      if (interconnect_ != nullptr) interconnect_->ExpectPartnerLeaving();
       partner_halting_ = true;
       break;
     case InterconnectMessageType::kRelinquishRequest:
@@ -242,12 +263,24 @@ void TakeoverController::Run() {
 bool TakeoverController::Step() {
   PairInputs in = Gather();
   PairDecision decision = DecidePairAction(in, config_);
-  if (decision.interconnect_broken && !reported_broken_) {
-    LOG(WARNING) << Timestamp() << " " << options_.name
-                 << ": interconnect down but the partner's mailbox is fresh: the interconnect "
-                    "failed, not the partner; not taking over";
+  if (decision.interconnect_broken) {
+    // Before the partner was ever heard, within the startup grace, a silent interconnect is
+    // the partner starting (or this filer's first dial): INFO, once. After that: a WARNING.
+    const bool news =
+        in.since_heard != absl::InfiniteDuration() || in.since_start > config_.takeover_grace;
+    if (news && !reported_broken_) {
+      LOG(WARNING) << Timestamp() << " " << options_.name
+                   << ": interconnect down but the partner's mailbox is fresh: the interconnect "
+                      "failed, not the partner; not taking over";
+      reported_broken_ = true;
+    } else if (!news && !noted_silent_at_start_) {
+      LOG(INFO) << Timestamp() << " " << options_.name << ": " << options_.partner
+                << "'s mailbox is fresh but the interconnect is not up yet; not taking over";
+      noted_silent_at_start_ = true;
+    }
+  } else {
+    reported_broken_ = false;
   }
-  reported_broken_ = decision.interconnect_broken;
   const bool retry_wait =
       absl::Now() < retry_after_ && (decision.action == PairAction::kReclaimOwn ||
                                      decision.action == PairAction::kTakeOverPartner);
@@ -270,18 +303,14 @@ PairInputs TakeoverController::Gather() {
   in.holds_partner = partner_ != nullptr;
 
   // Storage, without any lock: whose mailboxes move, and who holds the own volume.
-  bool partner_moved = false;
-  auto partner_silence = [this, &partner_moved](const MailboxObservation& o, uint64_t first) {
+  auto partner_silence = [this](const MailboxObservation& o) {
     if (!o.seen || o.entry.writer != options_.partner) return absl::InfiniteDuration();
-    if (o.entry.counter != first) partner_moved = true;
     return o.unchanged();
   };
   const MailboxObservation own_obs = own_mailbox_->Observe();
   if (paired_) {
     const MailboxObservation partner_obs = partner_mailbox_->Observe();
-    in.partner_storage_silence =
-        std::min(partner_silence(own_obs, own_mailbox_first_counter_),
-                 partner_silence(partner_obs, partner_mailbox_first_counter_));
+    in.partner_storage_silence = std::min(partner_silence(own_obs), partner_silence(partner_obs));
     in.partner_released = partner_obs.seen && partner_obs.entry.released &&
                           partner_obs.entry.writer == options_.partner;
   }
@@ -296,12 +325,26 @@ PairInputs TakeoverController::Gather() {
       in.own_record = OwnRecord::kFree;
     } else if (read->record.owner == options_.partner) {
       // Held by the partner, unless its last beat on this volume released it (it died and its
-      // guard fenced the volume).
+      // guard fenced the volume), or the claim is an earlier run's of the partner (the partner
+      // that answers on the interconnect now is another process: both hosts lost power while
+      // it held this volume) and nothing renews that claim's lease any more.
       const bool released = own_obs.seen && own_obs.entry.released &&
                             own_obs.entry.writer == options_.partner &&
                             own_obs.entry.epoch == read->record.epoch &&
                             own_obs.entry.incarnation == read->record.incarnation;
-      in.own_record = released ? OwnRecord::kFree : OwnRecord::kHeldByPartner;
+      const bool renewing = own_obs.seen && own_obs.entry.writer == options_.partner &&
+                            own_obs.entry.incarnation == read->record.incarnation &&
+                            own_obs.unchanged() < config_.detection;
+      uint64_t partner_incarnation = 0;
+      {
+        absl::MutexLock lock(&mu_);
+        partner_incarnation = partner_incarnation_;
+      }
+      const bool earlier_run =
+          interconnect_ != nullptr && interconnect_->SinceLastHeard() <= config_.detection &&
+          partner_incarnation != 0 && partner_incarnation != read->record.incarnation;
+      in.own_record =
+          released || (earlier_run && !renewing) ? OwnRecord::kFree : OwnRecord::kHeldByPartner;
     } else if (read->record.owner == options_.name &&
                (read->record.incarnation != incarnation_ || !paired_)) {
       // An earlier run of this filer (or this one, after its volume failed, with no partner to
@@ -315,8 +358,16 @@ PairInputs TakeoverController::Gather() {
     }
   }
 
+  // A relinquished volume is the partner's to take: not reclaimed while it is on its way there.
+  if (in.own_record == OwnRecord::kHeldByPartner || in.holds_own) {
+    relinquished_at_ = absl::InfinitePast();
+  }
+  in.since_relinquished = relinquished_at_ == absl::InfinitePast() ? absl::InfiniteDuration()
+                                                                   : absl::Now() - relinquished_at_;
+
   absl::MutexLock lock(&mu_);
-  if (partner_moved) partner_heard_ = true;
+  // partner_heard_ comes from the interconnect only: a partner whose mailbox moves but that was
+  // never heard is starting (its link not up yet) or cut off, and gets the startup grace.
   in.since_heard =
       interconnect_ != nullptr ? interconnect_->SinceLastHeard() : absl::InfiniteDuration();
   in.partner_state = partner_state_;
@@ -327,6 +378,8 @@ PairInputs TakeoverController::Gather() {
   in.partner_halting = partner_halting_;
   in.relinquish_requested = relinquish_requested_;
   in.partner_seen_alive = partner_heard_;
+  in.since_gave_back = gave_back_at_ == absl::InfinitePast() ? absl::InfiniteDuration()
+                                                             : absl::Now() - gave_back_at_;
   in.own_failed = own_failed_;
   in.partner_volume_failed = partner_volume_failed_;
   for (const Request* r : requests_) {
@@ -376,11 +429,12 @@ void TakeoverController::Carry(const PairDecision& d, const PairInputs& in) {
       return;
     case PairAction::kRelinquishOwn:
       ReleaseOwn(d.reason);
+      relinquished_at_ = absl::Now();
       {
         absl::MutexLock lock(&mu_);
         relinquish_requested_ = false;
       }
-      SendFailing("relinquished for an administrative takeover");
+      SendFailing(kRelinquished);
       return;
     case PairAction::kReclaimOwn:
       AcquireOwn(d.reason);
@@ -409,7 +463,11 @@ void TakeoverController::AcquireOwn(const std::string& reason) {
   if (!held.ok()) {
     LOG(ERROR) << options_.name << ": cannot serve own volume: " << held.status();
     retry_after_ = absl::Now() + kRetryAfterFailure;
-    if (!started_serving_ && start_error_.ok()) start_error_ = held.status();
+    // A claim lost to the partner (both claimed at once: this filer starting, the partner taking
+    // over a volume it saw silent) is not a start failure: the next round reads the record, finds
+    // the volume held by the partner and waits for giveback.
+    const bool lost_to_partner = paired_ && absl::IsAborted(held.status());
+    if (!started_serving_ && start_error_.ok() && !lost_to_partner) start_error_ = held.status();
     return;
   }
   own_ = std::move(*held);
@@ -427,8 +485,10 @@ void TakeoverController::AcquirePartner(const std::string& reason) {
     absl::MutexLock lock(&mu_);
     published_.action_in_progress = "taking over the partner's volume";
   }
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": taking over " << options_.partner
-               << "'s volume: " << reason;
+  // A state change, not a fault: the fault (a dead or failing partner) is logged where it is
+  // seen.
+  LOG(INFO) << Timestamp() << " " << options_.name << ": taking over " << options_.partner
+            << "'s volume: " << reason;
   const absl::Time deadline = absl::Now() + kAcquireTimeout + options_.lease_duration * 2;
   absl::StatusOr<std::unique_ptr<HeldVolume>> held = HeldVolume::Acquire(
       partner_storage_.get(), partner_mailbox_->last(), fabric_, VolumeOptions(false), deadline);
@@ -443,13 +503,22 @@ void TakeoverController::AcquirePartner(const std::string& reason) {
     partner_failing_ = false;
   }
   partner_ = std::move(*held);
+  {
+    absl::MutexLock lock(&mu_);
+    last_takeover_ = Event{Timestamp(), reason};
+  }
   NoteChange(absl::StrCat("took over ", options_.partner, "'s volume at epoch ", partner_->epoch(),
                           ": ", reason));
 }
 
 void TakeoverController::ReleasePartner(bool notice, const std::string& why) {
-  LOG(WARNING) << Timestamp() << " " << options_.name << ": giving back " << options_.partner
-               << "'s volume (" << why << ")";
+  LOG(INFO) << Timestamp() << " " << options_.name << ": giving back " << options_.partner
+            << "'s volume (" << why << ")";
+  {
+    absl::MutexLock lock(&mu_);
+    last_giveback_ = Event{Timestamp(), why};
+    gave_back_at_ = absl::Now();
+  }
   absl::Status s = partner_->Release(
       notice, absl::StrCat(options_.name, " hands the volume back to ", options_.partner),
       kDrainTimeout);
@@ -487,7 +556,7 @@ void TakeoverController::DoHalt(bool takeover) {
     own_.reset();
   }
   if (paired_ && takeover) {
-    SendToPartner(InterconnectMessageType::kFailing, "halted by the administrator");
+    SendToPartner(InterconnectMessageType::kFailing, kHaltedByAdministrator);
   }
   NoteChange(takeover ? "halted (partner takes over)" : "halted");
   absl::MutexLock lock(&mu_);
@@ -559,6 +628,11 @@ void TakeoverController::CompleteRequests(const PairInputs& in, const PairDecisi
               r->result =
                   absl::FailedPreconditionError(absl::StrCat(options_.name, " is not in takeover"));
             }
+          } else if (!decision.giveback_blocked.empty() &&
+                     absl::Now() >= r->wait_for_partner_until) {
+            r->done = true;
+            r->result = absl::FailedPreconditionError(absl::StrCat(
+                "not giving ", options_.partner, "'s volume back: ", decision.giveback_blocked));
           }
           break;
         case RequestKind::kTakeover:
@@ -622,6 +696,7 @@ absl::Status TakeoverController::Giveback() {
   Request r;
   r.kind = RequestKind::kGiveback;
   r.deadline = absl::Now() + kRequestTimeout;
+  r.wait_for_partner_until = absl::Now() + kGivebackWaitForPartner;
   return PostAndWait(std::move(r));
 }
 
@@ -654,6 +729,8 @@ absl::Status TakeoverController::SetInterconnectCut(bool cut) {
 std::string TakeoverController::Status() {
   Published p;
   FilerState partner_state;
+  Event last_takeover;
+  Event last_giveback;
   {
     // A fresh snapshot from the actor (its next tick, woken now), unless it is busy with a long
     // action: then the last one, with the action in progress named.
@@ -666,6 +743,8 @@ std::string TakeoverController::Status() {
     mu_.AwaitWithTimeout(absl::Condition(&fresh), options_.heartbeat_interval * 2);
     p = published_;
     partner_state = partner_state_;
+    last_takeover = last_takeover_;
+    last_giveback = last_giveback_;
   }
   std::string out;
   auto line = [&out](absl::string_view key, const auto& value) {
@@ -690,14 +769,42 @@ std::string TakeoverController::Status() {
     line("reply_log_live_entries", p.own_counters.log.live_entries);
     line("reply_log_batches", p.own_counters.log.batches);
     line("resolved_intents", p.own_counters.resolved_intents);
+    line("sessions", p.own_counters.live_sessions);
+    line("session_clients", p.own_counters.live_clients);
+    line("sessions_expired", p.own_counters.expired_clients);
+    line("session_expired_refusals", p.own_counters.expired_replays);
+    line("direct_reads_mapped", p.own_counters.direct_reads_mapped);
+    line("direct_staged", p.own_counters.direct_staged);
+    line("direct_copied", p.own_counters.direct_copied);
+    line("mapping_refusals", p.own_counters.mapping_refusals);
   }
+  line("pinned_bytes", transport::PinnedBytes());
+  line("memlock_limit", transport::DescribeMemlockLimit(transport::GetMemlockLimit()));
+  const filer::Limits& limits = options_.service.limits;
+  line("max_connections", limits.max_connections);
+  line("max_sessions", limits.max_sessions);
+  line("max_inflight_per_session", limits.max_inflight_per_session);
+  line("session_lease_ms", absl::ToInt64Milliseconds(limits.session_lease));
+  line("idle_timeout_ms", absl::ToInt64Milliseconds(limits.idle_timeout));
+  line("exports", options_.service.exports.ToString());
+  line("setid_bits", options_.service.allow_setid ? "kept" : "cleared");
+  line("clients", p.own_connections + p.partner_connections);
   if (!p.action_in_progress.empty()) line("in_progress", p.action_in_progress);
   if (!p.last_change.empty()) line("last_change", p.last_change);
+  if (!last_takeover.time.empty()) {
+    line("last_takeover_time", last_takeover.time);
+    line("last_takeover_reason", last_takeover.reason);
+  }
+  if (!last_giveback.time.empty()) {
+    line("last_giveback_time", last_giveback.time);
+    line("last_giveback_reason", last_giveback.reason);
+  }
   if (paired_) {
     line("partner", options_.partner);
     line("partner_state", FilerStateName(partner_state));
     line("partner_volume",
          partner_storage_ != nullptr ? partner_storage_->description() : options_.partner_volume);
+    line("partner_exports", options_.partner_exports.ToString());
     line("secondary_port", p.secondary_open ? "open" : "closed");
     if (p.secondary_open) {
       line("partner_epoch", p.partner_epoch);
@@ -706,12 +813,16 @@ std::string TakeoverController::Status() {
       line("secondary_connections", p.partner_connections);
       line("partner_lease_ms_left", lease_left(p.partner_lease));
       line("secondary_resolved_intents", p.partner_counters.resolved_intents);
+      line("secondary_sessions", p.partner_counters.live_sessions);
     }
     line("interconnect", interconnect_->cut()         ? "cut"
                          : interconnect_->connected() ? "connected"
                                                       : "down");
     line("heartbeat_age_ms", Millis(interconnect_->SinceLastHeard()));
     line("partner_mailbox_age_ms", Millis(p.partner_storage_silence));
+    line("partner_mailbox", p.partner_storage_silence == absl::InfiniteDuration() ? "none"
+                            : p.partner_storage_silence < config_.detection       ? "fresh"
+                                                                                  : "stale");
     line("takeover_possible", p.takeover_possible ? "yes" : "no");
     if (!p.takeover_possible) line("takeover_impossible_because", p.takeover_impossible_because);
     if (p.interconnect_broken) {

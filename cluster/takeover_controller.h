@@ -62,6 +62,8 @@ struct PairOptions {
   uint16_t primary_discriminator = 7300;
   uint16_t secondary_discriminator = 7301;
   uint16_t interconnect_discriminator = 7302;
+  // Authenticates the interconnect (InterconnectOptions::key); null: a trusted link.
+  std::shared_ptr<const PairKey> pair_key;
   absl::Duration heartbeat_interval = absl::Milliseconds(100);
   int heartbeat_misses = 3;
   // Lease on a held volume (renewed every heartbeat_interval) and the claimant's margin.
@@ -76,6 +78,9 @@ struct PairOptions {
   std::string run_dir = "/run/vifiler";
   storage::VolumeStorageOptions storage;
   filer::ServiceOptions service;  // service.filer_name and epoch are set per volume
+  // The partner's volume's export policy, while this filer serves it (service.exports is the
+  // own volume's).
+  filer::ExportPolicy partner_exports;
 };
 
 class TakeoverController : public AdminHandler {
@@ -100,7 +105,23 @@ class TakeoverController : public AdminHandler {
 
   FilerState state() const;
 
-  // AdminHandler
+  // AdminHandler. Status() is "key=value" lines, one per key; vifilerctl, the tests and the
+  // testbed's status watch parse them, so keys are only ever added, never renamed. Always:
+  // name, state, address, volume, epoch, primary_port, durable, fence_guard, clients (client
+  // connections on both data ports), and the limits: max_connections, max_sessions,
+  // max_inflight_per_session, session_lease_ms, idle_timeout_ms. With the primary port open:
+  // requests, replays, connections, lease_ms_left, reply-log counters, sessions,
+  // session_clients, sessions_expired, session_expired_refusals, and the direct transfers:
+  // direct_reads_mapped, direct_staged, direct_copied, mapping_refusals
+  // (filer::ServiceCounters). Always, too: pinned_bytes (registered for RDMA by this process)
+  // and memlock_limit (transport/pinned_memory.h). Once this filer took over (gave
+  // back) the partner's volume: last_takeover_time and last_takeover_reason (last_giveback_time,
+  // last_giveback_reason). Paired: partner, partner_state, partner_volume, secondary_port (and
+  // its counters when open), interconnect (connected | down | cut), heartbeat_age_ms,
+  // partner_mailbox_age_ms, partner_mailbox (fresh | stale against the detection threshold, or
+  // none: no partner heartbeat on storage to watch, e.g. while this filer holds the partner's
+  // volume), takeover_possible (yes | no) and, when no, takeover_impossible_because, and warning
+  // when the interconnect is down while the partner's storage heartbeat is fresh.
   std::string Status() override;
   absl::Status Takeover() override;
   absl::Status Giveback() override;
@@ -116,6 +137,8 @@ class TakeoverController : public AdminHandler {
     bool done = false;
     absl::Status result;
     bool asked_partner = false;
+    // giveback: how long it may wait for a partner that cannot take its volume back yet.
+    absl::Time wait_for_partner_until = absl::InfinitePast();
   };
   // What the actor publishes for Status() and heartbeats.
   struct Published {
@@ -173,13 +196,15 @@ class TakeoverController : public AdminHandler {
   std::unique_ptr<storage::VolumeStorage> partner_storage_;
   std::unique_ptr<MailboxObserver> own_mailbox_;
   std::unique_ptr<MailboxObserver> partner_mailbox_;
-  uint64_t own_mailbox_first_counter_ = 0;
-  uint64_t partner_mailbox_first_counter_ = 0;
   // Held by the actor thread only.
   std::unique_ptr<HeldVolume> own_;
   std::unique_ptr<HeldVolume> partner_;
   absl::Time retry_after_ = absl::InfinitePast();  // after a failed acquisition
-  bool reported_broken_ = false;
+  bool reported_broken_ = false;        // the broken interconnect was logged as a WARNING
+  bool noted_silent_at_start_ = false;  // the not-yet-connected interconnect was logged (INFO)
+  // When this filer relinquished its own volume to the partner (an administrative takeover),
+  // until the partner is seen holding it; InfinitePast otherwise.
+  absl::Time relinquished_at_ = absl::InfinitePast();
 
   std::unique_ptr<Interconnect> interconnect_;
 
@@ -201,6 +226,15 @@ class TakeoverController : public AdminHandler {
   bool started_serving_ ABSL_GUARDED_BY(mu_) = false;  // own served, or known held by partner
   absl::Status start_error_ ABSL_GUARDED_BY(mu_);
   Published published_ ABSL_GUARDED_BY(mu_);
+  // The last takeover of the partner's volume and the last giveback of it by this filer (this
+  // process's lifetime): when (Timestamp()) and why. Empty time: none yet.
+  struct Event {
+    std::string time;
+    std::string reason;
+  };
+  Event last_takeover_ ABSL_GUARDED_BY(mu_);
+  Event last_giveback_ ABSL_GUARDED_BY(mu_);
+  absl::Time gave_back_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t publications_ ABSL_GUARDED_BY(mu_) = 0;  // Publish() calls so far
   // Read by heartbeats without mu_.
   std::atomic<FilerState> published_state_{FilerState::kStarting};

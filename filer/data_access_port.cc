@@ -2,6 +2,8 @@
 
 #include "filer/data_access_port.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "protocol/codec.h"
@@ -13,8 +15,6 @@ namespace {
 // Receiving and accept loops wake up this often to notice Stop().
 constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
 constexpr absl::Duration kSendTimeout = absl::Seconds(30);
-// Each connection has two threads; beyond this many connections, new ones are closed.
-constexpr size_t kMaxConnections = 1024;
 
 }  // namespace
 
@@ -120,9 +120,10 @@ void DataAccessPort::AcceptLoop() {
       (*connection)->Close();
       break;
     }
-    if (served_.size() >= kMaxConnections) {
-      LOG_EVERY_N(WARNING, 100) << label_ << " port: " << kMaxConnections
-                                << " connections already; refusing "
+    const size_t most = service_->limits().max_connections;
+    if (served_.size() >= most) {
+      LOG_EVERY_N(WARNING, 100) << label_ << " port: " << most
+                                << " connections already (--max_connections); refusing "
                                 << (*connection)->peer().address;
       (*connection)->Close();
       continue;
@@ -143,6 +144,8 @@ void DataAccessPort::Serve(Served* served) {
   auto shared_queue = std::make_shared<RequestQueue>();
   RequestQueue& queue = *shared_queue;
   std::thread executor(&DataAccessPort::Execute, this, connection, shared_queue);
+  const absl::Duration idle_timeout = service_->limits().idle_timeout;
+  absl::Time last_heard = absl::Now();
   while (!stopping_) {
     {
       // Back-pressure: no receiving while the executor has a full queue.
@@ -155,10 +158,23 @@ void DataAccessPort::Serve(Served* served) {
     }
     absl::StatusOr<std::string> request = connection->Receive(absl::Now() + kPollInterval);
     if (!request.ok()) {
-      if (request.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
+      if (request.status().code() == absl::StatusCode::kDeadlineExceeded) {
+        if (idle_timeout <= absl::ZeroDuration()) continue;
+        absl::MutexLock lock(&queue.mu);
+        if (queue.unanswered > 0) {
+          last_heard = absl::Now();  // the client waits for us, not the other way round
+          continue;
+        }
+        if (absl::Now() - last_heard < idle_timeout) continue;
+        idle_closed_.fetch_add(1);
+        VLOG(1) << label_ << " port: closing " << peer << ": idle for "
+                << absl::FormatDuration(idle_timeout);
+        break;
+      }
       VLOG(1) << label_ << " port: " << peer << ": " << request.status();
       break;
     }
+    last_heard = absl::Now();
     absl::StatusOr<protocol::MessageHeader> header = protocol::DecodeHeader(*request);
     if (header.ok() && header->opcode == protocol::Opcode::kNull &&
         !(header->flags & protocol::kFlagReply)) {
@@ -168,6 +184,7 @@ void DataAccessPort::Serve(Served* served) {
     // Everything else, malformed requests included, is the executor's (and Handle's) to judge.
     absl::MutexLock lock(&queue.mu);
     queue.requests.push_back(std::move(*request));
+    ++queue.unanswered;
   }
   {
     absl::MutexLock lock(&queue.mu);
@@ -221,6 +238,10 @@ void DataAccessPort::Execute(transport::Connection* connection,
       }
       for (auto& [status, reply] : replies) {
         if (open && !Reply(connection, status, reply)) open = false;
+      }
+      if (!replies.empty()) {
+        absl::MutexLock lock(&queue->mu);
+        queue->unanswered -= std::min(queue->unanswered, replies.size());
       }
       replies.clear();
       if (!open || !have_request) continue;

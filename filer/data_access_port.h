@@ -16,8 +16,12 @@
 //    connection's mutations share flushes); it owns the connection's Channel, destroyed before
 //    the connection.
 //  - A connection whose request cannot be handled (unreadable header, failed transfer) or
-//    whose peer vanishes is closed; every other connection is served on. Requests received
-//    before the peer left are still handled in order (their replies then fail to send).
+//    whose peer vanishes is closed; every other connection is served on.
+//  - Limits (the service's Limits): beyond max_connections a new connection is closed at
+//    once; a connection on which nothing arrived for idle_timeout while none of its requests
+//    was unanswered is closed (a client that went silent, a host that vanished without TCP
+//    noticing yet); the tcp fabric's keepalive ends connections to hosts that vanished. Requests
+//    received before the peer left are still handled in order (their replies then fail to send).
 //  - Broadcast() sends an unsolicited message (a notice) to every connected client.
 //  - Stop() closes the listener and every connection and joins all threads; bounded in time
 //    (a request already executing finishes; queued ones are dropped, to be replayed by their
@@ -61,6 +65,8 @@ class DataAccessPort {
   // Sends message to every connection; returns how many got it.
   int Broadcast(absl::string_view message);
   int connections() const;
+  // Connections closed because they were idle for the idle timeout.
+  uint64_t idle_closed() const { return idle_closed_.load(); }
   // kNull requests the receiving threads replied to (keepalive probes included); counted
   // before the reply is sent.
   uint64_t nulls_answered() const { return nulls_answered_.load(); }
@@ -83,7 +89,9 @@ class DataAccessPort {
     std::deque<std::string> requests ABSL_GUARDED_BY(mu);
     std::deque<std::pair<absl::Status, std::string>> replies ABSL_GUARDED_BY(mu);
     bool receiving_done ABSL_GUARDED_BY(mu) = false;  // no more requests will come
-    bool executor_done ABSL_GUARDED_BY(mu) = false;   // the executor has stopped
+    // Requests handed to the executor whose reply (or error) it has not dealt with yet.
+    size_t unanswered ABSL_GUARDED_BY(mu) = 0;
+    bool executor_done ABSL_GUARDED_BY(mu) = false;  // the executor has stopped
   };
 
   void AcceptLoop();
@@ -109,6 +117,7 @@ class DataAccessPort {
   std::thread accept_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> nulls_answered_{0};
+  std::atomic<uint64_t> idle_closed_{0};
 };
 
 }  // namespace filer

@@ -46,6 +46,11 @@ ErrorCode ErrnoToErrorCode(int error) {
       return ErrorCode::kTooBig;
     case EOPNOTSUPP:
       return ErrorCode::kNotSupported;
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOBUFS:
+      return ErrorCode::kBusy;  // out of descriptors or memory: nothing done, retry later
     default:
       return ErrorCode::kIo;
   }

@@ -11,7 +11,9 @@ namespace vifiler {
 namespace filer {
 
 // Maps an errno value from a file system call to the ErrorCode a client sees. ELOOP (a symlink
-// met with O_NOFOLLOW), EPERM and EROFS become kAccess; anything unexpected becomes kIo.
+// met with O_NOFOLLOW), EPERM and EROFS become kAccess; EMFILE, ENFILE, ENOMEM and ENOBUFS
+// become kBusy (out of resources: the call changed nothing, the request is refused before it
+// is recorded and the client retries it); anything unexpected becomes kIo.
 protocol::ErrorCode ErrnoToErrorCode(int error);
 
 }  // namespace filer

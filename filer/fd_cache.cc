@@ -94,6 +94,19 @@ void FdCache::Clear() {
   dropped.swap(lru_);
 }
 
+size_t FdCache::Shed() {
+  List dropped;  // released after the lock: close() may block
+  absl::MutexLock lock(&mu_);
+  size_t n = (lru_.size() + 1) / 2;
+  const size_t count = n;
+  while (n-- > 0) {
+    map_.erase(lru_.back()->file_id());
+    dropped.push_back(std::move(lru_.back()));
+    lru_.pop_back();
+  }
+  return count;
+}
+
 size_t FdCache::size() const {
   absl::MutexLock lock(&mu_);
   return lru_.size();

@@ -91,6 +91,9 @@ class FdCache {
   // Drops the entry for file_id only if it is still `expected` (not replaced meanwhile).
   void EraseIfSame(uint64_t file_id, const OpenFile* expected);
   void Clear();
+  // Drops the least recently used half of the entries (at least one): the process ran out of
+  // descriptors. Returns how many were dropped.
+  size_t Shed();
   size_t size() const;
 
  private:

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "filer/errno_map.h"
+#include "filer/fd_path.h"
 #include "filer/names.h"
 #include "filer/volume_id.h"
 #include "glog/logging.h"
@@ -222,7 +223,10 @@ absl::StatusOr<std::unique_ptr<PosixVolume>> PosixVolume::Open(const std::string
   {
     absl::ReaderMutexLock tree(&volume->tree_mu_);
     absl::MutexLock scan(&volume->scan_mu_);
-    volume->ScanLocked();
+    if (!volume->ScanLocked()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot scan ", root_dir, ": out of descriptors or memory"));
+    }
   }
   LOG(INFO) << "volume " << root_dir << " id "
             << absl::StrCat(absl::Hex(volume->id_, absl::kZeroPad16)) << ": "
@@ -286,7 +290,28 @@ bool PosixVolume::IsMetaName(const FilePtr& dir, absl::string_view name) const {
 PosixVolume::FilePtr PosixVolume::CachedFile(const FileHandle& handle) {
   FilePtr file = cache_.Get(handle.file_id);
   if (file == nullptr || file->generation() != handle.generation) return nullptr;
+  if (!InsideVolume(*file)) {
+    LOG_EVERY_N(WARNING, 100) << "volume " << root_path_ << ": file " << handle.file_id
+                              << " was moved out of the volume; its handle is stale";
+    cache_.EraseIfSame(handle.file_id, file.get());
+    return nullptr;
+  }
   return file;
+}
+
+bool PosixVolume::InsideVolume(const OpenFile& file) {
+  std::string path;
+  if (!PathOfFd(file.fd(), &path)) return false;
+  {
+    absl::MutexLock lock(&root_path_mu_);
+    if (!current_root_path_.empty() && PathIsUnder(path, current_root_path_)) return true;
+  }
+  // Not under the root as last seen: the root may have moved (or never been looked up).
+  std::string root;
+  if (!PathOfFd(root_fd_, &root)) return false;
+  absl::MutexLock lock(&root_path_mu_);
+  current_root_path_ = root;
+  return PathIsUnder(path, root);
 }
 
 ErrorCode PosixVolume::FileFor(const FileHandle& handle, FilePtr* file, struct statx* stx) {
@@ -333,7 +358,9 @@ ErrorCode PosixVolume::ResolveLocked(const FileHandle& handle, FilePtr* file, st
     std::vector<std::string> path;
     if (index_.PathOf(handle.file_id, &path)) {
       FilePtr found;
-      if (WalkLocked(path, &found, stx) == ErrorCode::kOk && found->file_id() == handle.file_id) {
+      const ErrorCode walked = WalkLocked(path, &found, stx);
+      if (walked == ErrorCode::kBusy) return walked;  // out of descriptors: not a moved file
+      if (walked == ErrorCode::kOk && found->file_id() == handle.file_id) {
         // Inode numbers are unique at any one time: a generation mismatch means the file the
         // handle named is gone and its inode number was reused.
         if (found->generation() != handle.generation) return ErrorCode::kStaleHandle;
@@ -343,7 +370,9 @@ ErrorCode PosixVolume::ResolveLocked(const FileHandle& handle, FilePtr* file, st
       }
       // The indexed path does not lead to the file: it moved, or it is gone.
     }
-    if (attempt > 0 || !MaybeRescanLocked(seen_scans)) return ErrorCode::kStaleHandle;
+    if (attempt > 0) return ErrorCode::kStaleHandle;
+    const ErrorCode rescanned = MaybeRescanLocked(seen_scans);
+    if (rescanned != ErrorCode::kOk) return rescanned;
   }
 }
 
@@ -386,7 +415,12 @@ ErrorCode PosixVolume::OpenAt(int dirfd, const char* name, FilePtr* file, struct
         fd = openat(dirfd, name, O_CLOEXEC | O_NOFOLLOW | O_PATH);
         break;
     }
-    if (fd < 0) return LastError();
+    if (fd < 0) {
+      const int error = errno;
+      // Out of descriptors: give back cached ones and try once more.
+      if ((error == EMFILE || error == ENFILE) && attempt == 0 && cache_.Shed() > 0) continue;
+      return ErrnoToErrorCode(error);
+    }
     if (StatxFd(fd, stx) != 0) {
       const ErrorCode code = LastError();
       close(fd);
@@ -404,30 +438,42 @@ ErrorCode PosixVolume::OpenAt(int dirfd, const char* name, FilePtr* file, struct
   return ErrorCode::kStaleHandle;
 }
 
-bool PosixVolume::MaybeRescanLocked(uint64_t seen_scans) {
+ErrorCode PosixVolume::MaybeRescanLocked(uint64_t seen_scans) {
   absl::MutexLock lock(&scan_mu_);
-  if (scans_ != seen_scans) return true;  // someone rescanned meanwhile: look again
+  if (scans_ != seen_scans) return ErrorCode::kOk;  // someone rescanned meanwhile: look again
   const absl::Time now = absl::Now();
-  if (now - last_rescan_ < options_.min_rescan_interval) return false;
+  if (now - last_rescan_ < options_.min_rescan_interval) return ErrorCode::kStaleHandle;
   last_rescan_ = now;
-  ScanLocked();
-  return true;
+  if (!ScanLocked()) {
+    last_rescan_ = absl::InfinitePast();  // the next request may try again
+    return ErrorCode::kBusy;
+  }
+  return ErrorCode::kOk;
 }
 
-void PosixVolume::ScanLocked() {
+bool PosixVolume::ScanLocked() {
   HandleIndex::Map map;
-  ScanDir(root_fd_, root_id_, 0, &map);
+  if (!ScanDir(root_fd_, root_id_, 0, &map)) {
+    LOG_EVERY_N(WARNING, 100) << "scan of " << root_path_
+                              << " ran out of descriptors or memory; index kept as it was";
+    return false;
+  }
   index_.Reset(root_id_, std::move(map));
   ++scans_;
   VLOG(1) << "scanned volume " << root_path_ << ": " << index_.size() << " files";
+  return true;
 }
 
-void PosixVolume::ScanDir(int dirfd, uint64_t dir_id, int depth, HandleIndex::Map* map) {
-  if (depth > kMaxScanDepth) return;
+bool PosixVolume::ScanDir(int dirfd, uint64_t dir_id, int depth, HandleIndex::Map* map) {
+  auto exhausted = [](int error) {
+    return error == EMFILE || error == ENFILE || error == ENOMEM || error == ENOBUFS;
+  };
+  if (depth > kMaxScanDepth) return true;
   std::vector<Dirent> names;
   if (!ListDir(dirfd, &names)) {
+    if (exhausted(errno)) return false;
     PLOG(WARNING) << "scan: cannot list a directory of " << root_path_;
-    return;
+    return true;
   }
   for (const Dirent& dirent : names) {
     const std::string& name = dirent.name;
@@ -442,15 +488,21 @@ void PosixVolume::ScanDir(int dirfd, uint64_t dir_id, int depth, HandleIndex::Ma
     } else if (type == FileType::kRegular && !generations_.xattr_name().empty()) {
       fd = openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     }
+    const bool opened = type == FileType::kDirectory ||
+                        (type == FileType::kRegular && !generations_.xattr_name().empty());
+    if (opened && fd < 0 && exhausted(errno)) return false;
     IndexEntry entry;
     entry.parent = dir_id;
     entry.name = name;
     entry.type = type;
     entry.generation = generations_.Of(fd, stx);
     (*map)[stx.stx_ino] = std::move(entry);
-    if (type == FileType::kDirectory && fd >= 0) ScanDir(fd, stx.stx_ino, depth + 1, map);
+    const bool complete =
+        type != FileType::kDirectory || fd < 0 || ScanDir(fd, stx.stx_ino, depth + 1, map);
     if (fd >= 0) close(fd);
+    if (!complete) return false;
   }
+  return true;
 }
 
 // ---- Operations ----
@@ -532,6 +584,9 @@ ErrorCode PosixVolume::Create(const protocol::CreateRequest& request,
   constexpr int kBase = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
   const mode_t mode = request.mode & 07777;
   int fd = openat(dir->fd(), name, kBase | O_CREAT | O_EXCL, mode);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && cache_.Shed() > 0) {
+    fd = openat(dir->fd(), name, kBase | O_CREAT | O_EXCL, mode);  // descriptors given back
+  }
   const bool created = fd >= 0;
   if (!created) {
     if (errno != EEXIST || request.exclusive) return LastError();
@@ -857,7 +912,13 @@ ErrorCode PosixVolume::Fsync(const FileHandle& handle) {
 
 std::shared_ptr<storage::KeyedLog::Effect> PosixVolume::SyncOf(const FileHandle& handle) {
   if (options_.sync_mode == SyncMode::kFileSystem) return file_system_sync_;
-  FilePtr file = CachedFile(handle);
+  // The descriptor cached for the handle is synced as it is, without CachedFile's path check
+  // (a readlink of /proc/self/fd per call, the second of every write): syncing a descriptor
+  // this volume opened only makes durable what was written through it and reaches nothing
+  // outside the volume, even if the file was moved out since (invariant 6 is about serving
+  // names and data; the mutation that touched the handle was checked when it ran).
+  FilePtr file = handle.volume_id == id_ ? cache_.Get(handle.file_id) : nullptr;
+  if (file != nullptr && file->generation() != handle.generation) file = nullptr;
   if (file == nullptr) {
     struct statx stx;
     if (handle.volume_id != id_ || FileFor(handle, &file, &stx) != ErrorCode::kOk) {

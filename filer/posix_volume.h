@@ -35,7 +35,10 @@ namespace filer {
 // rescan of the tree, at most one per min_rescan_interval, before the answer is kStaleHandle.
 //
 // Open descriptors are kept in an FdCache (bounded LRU, reference counted); a cached file is
-// used only while it still has links, so a file removed by anyone turns stale.
+// used only while it still has links, so a file removed by anyone turns stale, and only while
+// the kernel's path of its descriptor is still under the volume root (filer/fd_path.h): a file
+// or directory a local user moved out of the volume is resolved again from the root, which
+// no longer leads to it, so its handle turns stale and nothing is read or written outside.
 //
 // Locking: tree_mu_ is held exclusively by operations that change names (create, mkdir,
 // remove, rmdir, rename) and shared by those that resolve names, so a resolution never sees a
@@ -102,9 +105,13 @@ class PosixVolume : public Volume {
   PosixVolume(std::string root_path, int root_fd, int meta_fd, uint64_t id,
               GenerationSource generations, const Options& options);
 
-  // The cached open file for handle when its generation matches, else nullptr. Does not check
-  // that the file still exists.
+  // The cached open file for handle when its generation matches and it is still inside the
+  // volume (else it is dropped from the cache), or nullptr. Does not check that the file still
+  // has links.
   FilePtr CachedFile(const protocol::FileHandle& handle);
+  // True when the kernel's path of file's descriptor is under the volume root (looked up again
+  // when the root itself moved).
+  bool InsideVolume(const OpenFile& file) ABSL_LOCKS_EXCLUDED(root_path_mu_);
   // The open regular file a handle names (kIsDirectory / kAccess for other types).
   protocol::ErrorCode RegularFile(const protocol::FileHandle& handle, FilePtr* file);
   // fstat of an open file; kStaleHandle (and dropped from the cache) once it was removed.
@@ -130,9 +137,14 @@ class PosixVolume : public Volume {
   protocol::ErrorCode OpenAt(int dirfd, const char* name, FilePtr* file, struct statx* stx);
   // Rescans unless someone rescanned since seen_scans was read (then true at once) or the last
   // on-demand rescan is too recent (false).
-  bool MaybeRescanLocked(uint64_t seen_scans) ABSL_SHARED_LOCKS_REQUIRED(tree_mu_);
-  void ScanLocked() ABSL_SHARED_LOCKS_REQUIRED(tree_mu_) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
-  void ScanDir(int dirfd, uint64_t dir_id, int depth, HandleIndex::Map* map);
+  // kOk: look again (rescanned, or someone else did); kStaleHandle: too soon to rescan;
+  // kBusy: the scan ran out of descriptors (the index was kept as it was).
+  protocol::ErrorCode MaybeRescanLocked(uint64_t seen_scans) ABSL_SHARED_LOCKS_REQUIRED(tree_mu_);
+  // False, keeping the old index, when the scan ran out of descriptors or memory (a partial
+  // index would make handles of unscanned files stale).
+  bool ScanLocked() ABSL_SHARED_LOCKS_REQUIRED(tree_mu_) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
+  // False when it met EMFILE, ENFILE, ENOMEM or ENOBUFS.
+  bool ScanDir(int dirfd, uint64_t dir_id, int depth, HandleIndex::Map* map);
   bool SameDevice(const struct statx& stx) const;
   bool IsMetaName(const FilePtr& dir, absl::string_view name) const;
   protocol::FileHandle HandleOf(const OpenFile& file) const;
@@ -148,6 +160,10 @@ class PosixVolume : public Volume {
   uint32_t dev_major_ = 0;
   uint32_t dev_minor_ = 0;
   std::shared_ptr<storage::KeyedLog::Effect> file_system_sync_;
+
+  // The kernel's path of root_fd_, as last seen (the volume's directory may be moved as a whole).
+  absl::Mutex root_path_mu_;
+  std::string current_root_path_ ABSL_GUARDED_BY(root_path_mu_);
 
   absl::Mutex tree_mu_;
   HandleIndex index_;

@@ -59,6 +59,10 @@ std::string EncodeReplyRecord(const ReplyRecord& record) {
       break;
     }
     case ReplyRecordType::kNotExecuted:
+    case ReplyRecordType::kClient:
+      break;
+    case ReplyRecordType::kExpired:
+      e.PutU64(static_cast<uint64_t>(absl::ToUnixMicros(record.expired_at)));
       break;
   }
   return out;
@@ -93,9 +97,18 @@ absl::StatusOr<ReplyRecord> DecodeReplyRecord(absl::string_view value) {
       return record;
     }
     case ReplyRecordType::kNotExecuted:
-      record.type = ReplyRecordType::kNotExecuted;
+    case ReplyRecordType::kClient:
+      record.type = static_cast<ReplyRecordType>(type);
       if (absl::Status s = d.Finish(); !s.ok()) return s;
       return record;
+    case ReplyRecordType::kExpired: {
+      record.type = ReplyRecordType::kExpired;
+      uint64_t micros = 0;
+      if (!d.GetU64(&micros)) return d.status();
+      if (absl::Status s = d.Finish(); !s.ok()) return s;
+      record.expired_at = absl::FromUnixMicros(static_cast<int64_t>(micros));
+      return record;
+    }
   }
   return absl::DataLossError("unknown reply record type");
 }

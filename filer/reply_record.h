@@ -14,7 +14,14 @@
 //                 tell whether it happened (ResolveIntent in filer/intent_resolver.h).
 //   kNotExecuted  u8 type, u64 sequence: the request was seen and did not execute (an intent
 //                 resolved as not executed); a replay executes it.
-// Erasing the key (an empty value) forgets the slot: the client destroyed its session.
+//   kClient       u8 type, u64 0, under the key of slot kClientRecordSlot: the client has
+//                 state on this volume (written before its first mutation executes), so the
+//                 next holder restores its lease.
+//   kExpired      u8 type, u64 sequence, u64 expiry time (Unix microseconds): the client's
+//                 lease expired and the reply of that sequence was dropped; a replay of it is
+//                 answered SESSION_EXPIRED, never executed. Erased after kExpiredRecordLife.
+// Erasing the key (an empty value) forgets the slot: the client destroyed its session or its
+// lease expired.
 //
 // Intent (little-endian, protocol/codec.h field encodings):
 //   u16 opcode, FileHandle dir, string name, FileHandle to_dir, string to_name,
@@ -28,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "protocol/types.h"
 
 namespace vifiler {
@@ -46,13 +54,23 @@ struct Intent {
   uint32_t mode = 0;  // create/mkdir: the permission bits asked for
 };
 
-enum class ReplyRecordType : uint8_t { kReply = 1, kIntent = 2, kNotExecuted = 3 };
+enum class ReplyRecordType : uint8_t {
+  kReply = 1,
+  kIntent = 2,
+  kNotExecuted = 3,
+  kClient = 4,
+  kExpired = 5,
+};
+
+// The slot number of a client's own record (never a real slot: those are below kMaxSlots).
+inline constexpr uint32_t kClientRecordSlot = 0xFFFFFFFE;
 
 struct ReplyRecord {
   ReplyRecordType type = ReplyRecordType::kReply;
   uint64_t sequence = 0;
-  std::string reply;  // kReply
-  Intent intent;      // kIntent
+  std::string reply;                          // kReply
+  Intent intent;                              // kIntent
+  absl::Time expired_at = absl::UnixEpoch();  // kExpired
 };
 
 std::string ReplyKey(absl::string_view client_id, uint32_t slot);

@@ -3,11 +3,13 @@
 #include "filer/volume_service.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "filer/intent_resolver.h"
@@ -25,11 +27,18 @@ namespace {
 
 // How long a one-sided transfer for one request may take before the client is presumed gone.
 constexpr absl::Duration kTransferTimeout = absl::Seconds(30);
+// A connection keeps a staging buffer of at most this size between requests; a larger one (a
+// direct transfer of up to kMaxTransferLength) is freed once its request is done.
+constexpr size_t kKeptStagingSize = 1 << 20;
+// How often a direct transfer copied for want of registrable memory is logged.
+constexpr absl::Duration kCopiedLogInterval = absl::Seconds(10);
 // How long a replay waits for the original execution of the same request to finish, and a
 // mutation for the names it needs.
 constexpr absl::Duration kReplayWait = absl::Seconds(10);
 // How long the reply log may take to make an entry durable before the service gives up.
 constexpr absl::Duration kDurableWait = absl::Seconds(30);
+// Expired leases are looked for this often (at most), and at least four times per lease.
+constexpr absl::Duration kMaxSweepInterval = absl::Seconds(1);
 
 std::string MakeReply(const MessageHeader& request, ErrorCode code, absl::string_view body) {
   MessageHeader header = request;
@@ -64,11 +73,33 @@ transport::RemoteBuffer ToTransport(const protocol::RemoteBuffer& b) {
 
 }  // namespace
 
+VolumeService::Channel::~Channel() {
+  if (sessions_ != nullptr && !client_id_.empty()) sessions_->Release(client_id_, absl::Now());
+}
+
+void VolumeService::Channel::Bind(const std::shared_ptr<SessionTable>& sessions,
+                                  const std::string& client_id) {
+  if (client_id == client_id_ && sessions_ == sessions) return;
+  if (sessions_ != nullptr && !client_id_.empty()) sessions_->Release(client_id_, absl::Now());
+  sessions_ = sessions;
+  client_id_ = client_id;
+  sessions_->Hold(client_id_);
+}
+
 VolumeService::VolumeService(std::unique_ptr<Volume> volume, ServiceOptions options,
                              MutationGuard guard)
-    : volume_(std::move(volume)), options_(std::move(options)), guard_(std::move(guard)) {}
+    : volume_(std::move(volume)),
+      options_(std::move(options)),
+      guard_(std::move(guard)),
+      sessions_(std::make_shared<SessionTable>(options_.limits.session_lease,
+                                               options_.limits.max_sessions)) {}
 
 VolumeService::~VolumeService() {
+  {
+    absl::MutexLock lock(&mu_);
+    sweeping_ = false;
+  }
+  if (sweeper_.joinable()) sweeper_.join();
   // The log flushes what it holds as it closes and runs the completions of deferred replies,
   // which use the reply cache: the cache goes after it.
   log_.reset();
@@ -81,6 +112,7 @@ absl::StatusOr<std::unique_ptr<VolumeService>> VolumeService::Open(
   std::unique_ptr<VolumeService> service(
       new VolumeService(std::move(volume), std::move(options), std::move(guard)));
   if (absl::Status s = service->Recover(std::move(reply_log)); !s.ok()) return s;
+  service->sweeper_ = std::thread(&VolumeService::SweepLoop, service.get());
   return service;
 }
 
@@ -124,10 +156,42 @@ absl::Status VolumeService::Recover(std::unique_ptr<storage::BlockFile> reply_lo
     }
   }
   resolved_intents_ = unresolved.size();
+  // Clients with state in the log keep it for a lease from now (they may be reconnecting).
+  const absl::Time now = absl::Now();
+  for (const std::string& client_id : reply_cache_->client_ids()) {
+    sessions_->Restore(client_id, now);
+  }
   storage::KeyedLog::Stats stats = log_->stats();
   LOG(INFO) << "reply log: " << stats.live_entries << " replies of " << reply_cache_->clients()
             << " clients recovered, " << unresolved.size() << " intents resolved";
   return absl::OkStatus();
+}
+
+void VolumeService::SweepLoop() {
+  const absl::Duration interval =
+      std::max(absl::Milliseconds(10), std::min(kMaxSweepInterval, sessions_->lease() / 4));
+  absl::MutexLock lock(&mu_);
+  while (sweeping_) {
+    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !sweeping_; };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop), interval)) break;
+    mu_.Unlock();
+    const absl::Time now = absl::Now();
+    const std::vector<std::string> expired = sessions_->Expire(now);
+    size_t kept = 0;
+    for (const std::string& client_id : expired) {
+      // A request of the client still running (its connection gone): try again a lease later.
+      if (!reply_cache_->Expire(client_id, now)) {
+        sessions_->Restore(client_id, now);
+        ++kept;
+      }
+    }
+    reply_cache_->DropExpired(now - ReplyCache::kExpiredRecordLife);
+    if (!expired.empty()) {
+      VLOG(1) << options_.filer_name << ": " << expired.size() - kept
+              << " client leases expired; their state was dropped";
+    }
+    mu_.Lock();
+  }
 }
 
 void VolumeService::StopAccepting() {
@@ -173,6 +237,14 @@ ServiceCounters VolumeService::counters() const {
   c.bad_requests = bad_requests_.load();
   c.sessions = sessions_created_.load();
   c.resolved_intents = resolved_intents_.load();
+  c.live_sessions = sessions_->sessions();
+  c.live_clients = sessions_->clients();
+  c.expired_clients = sessions_->expired();
+  c.expired_replays = expired_replays_.load();
+  c.direct_reads_mapped = direct_reads_mapped_.load();
+  c.direct_staged = direct_staged_.load();
+  c.direct_copied = direct_copied_.load();
+  c.mapping_refusals = mapping_refusals_.load();
   c.log = log_->stats();
   return c;
 }
@@ -251,8 +323,29 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
     *reply = MakeReply(header, ErrorCode::kOk, "");
     return false;
   }
+  if (!channel->access_known_) {
+    // A channel without a connection is an in-process caller (tests): not a remote host.
+    channel->access_ = channel->connection() == nullptr
+                           ? ExportPolicy::Access::kReadWrite
+                           : options_.exports.Check(channel->connection()->peer().address);
+    channel->access_known_ = true;
+    if (channel->access_ == ExportPolicy::Access::kDenied) {
+      LOG_EVERY_N(WARNING, 100) << options_.filer_name << ": volume "
+                                << absl::StrCat(absl::Hex(volume_->id())) << " is not exported to "
+                                << channel->connection()->peer().address << " (exports "
+                                << options_.exports.ToString() << "); refusing its requests";
+    }
+  }
+  if (channel->access_ == ExportPolicy::Access::kDenied) {
+    *reply = MakeReply(header, ErrorCode::kNotExported, "");
+    return false;
+  }
+  if (channel->access_ == ExportPolicy::Access::kReadOnly && protocol::IsMutating(header.opcode)) {
+    *reply = MakeReply(header, ErrorCode::kReadOnly, "");
+    return false;
+  }
   if (header.opcode == Opcode::kSessionCreate) {
-    ErrorCode code = CreateSession(request, &body);
+    ErrorCode code = CreateSession(channel, request, &body);
     *reply = MakeReply(header, code, body);
     return false;
   }
@@ -263,20 +356,23 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
   }
 
   Session session;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = sessions_.find(header.session_id);
-    if (it != sessions_.end()) session = it->second;
+  switch (sessions_->Find(header.session_id, absl::Now(), &session)) {
+    case SessionTable::Lookup::kFound:
+      break;
+    case SessionTable::Lookup::kUnknown:
+      *reply = MakeReply(header, ErrorCode::kBadSession, "");
+      return false;
+    case SessionTable::Lookup::kExpired:
+      // This service made the session and dropped it: the client's lease ran out (or it
+      // replaced or destroyed the session). Whatever it sent earlier may have left state
+      // that is gone, so it is told, not served as a stranger.
+      expired_replays_.fetch_add(1);
+      *reply = MakeReply(header, ErrorCode::kSessionExpired, "");
+      return false;
   }
-  if (session.slots == 0) {
-    *reply = MakeReply(header, ErrorCode::kBadSession, "");
-    return false;
-  }
+  channel->Bind(sessions_, session.client_id);
   if (header.opcode == Opcode::kSessionDestroy) {
-    {
-      absl::MutexLock lock(&mu_);
-      sessions_.erase(header.session_id);
-    }
+    sessions_->Destroy(header.session_id, absl::Now());
     reply_cache_->Forget(session.client_id);
     *reply = MakeReply(header, ErrorCode::kOk, "");
     return false;
@@ -308,8 +404,24 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
     case ReplyCache::Verdict::kMisordered:
       *reply = MakeReply(header, ErrorCode::kSequenceMisordered, "");
       return false;
+    case ReplyCache::Verdict::kOutOfWindow:
+      LOG_EVERY_N(WARNING, 100) << "refused a request of client "
+                                << absl::CHexEscape(session.client_id) << " on slot " << header.slot
+                                << ": sequence " << header.sequence
+                                << " is out of the window (not recorded)";
+      bad_requests_.fetch_add(1);
+      *reply = MakeReply(header, ErrorCode::kSequenceMisordered, "");
+      return false;
     case ReplyCache::Verdict::kBusy:
       *reply = MakeReply(header, ErrorCode::kBusy, "");
+      return false;
+    case ReplyCache::Verdict::kExpired:
+      // The client's lease expired after this request ran, and its reply was dropped.
+      expired_replays_.fetch_add(1);
+      LOG_EVERY_N(WARNING, 100) << "refused a replayed " << protocol::OpcodeName(header.opcode)
+                                << " of client " << absl::CHexEscape(session.client_id)
+                                << ": its session expired";
+      *reply = MakeReply(header, ErrorCode::kSessionExpired, "");
       return false;
     case ReplyCache::Verdict::kExecute:
       break;
@@ -345,6 +457,12 @@ struct VolumeService::Mutation {
   std::vector<protocol::FileHandle> touched;
 };
 
+uint32_t VolumeService::AllowedMode(uint32_t mode, bool directory) const {
+  if (options_.allow_setid) return mode;
+  // A directory's set-group-ID bit only makes new entries inherit its group: kept.
+  return mode & ~static_cast<uint32_t>(directory ? S_ISUID : (S_ISUID | S_ISGID));
+}
+
 ErrorCode VolumeService::Plan(const MessageHeader& header, absl::string_view request, Mutation* m) {
   m->intent.op = header.opcode;
   switch (header.opcode) {
@@ -367,7 +485,7 @@ ErrorCode VolumeService::Plan(const MessageHeader& header, absl::string_view req
       m->intent_needed = r.exclusive;  // an open-or-create runs again on replay: no intent
       m->intent.dir = r.dir;
       m->intent.name = r.name;
-      m->intent.mode = r.mode;
+      m->intent.mode = AllowedMode(r.mode, /*directory=*/false);
       m->touched = {r.dir};
       return ErrorCode::kOk;
     }
@@ -378,7 +496,7 @@ ErrorCode VolumeService::Plan(const MessageHeader& header, absl::string_view req
       m->intent_needed = true;
       m->intent.dir = r.dir;
       m->intent.name = r.name;
-      m->intent.mode = r.mode;
+      m->intent.mode = AllowedMode(r.mode, /*directory=*/true);
       m->touched = {r.dir};
       return ErrorCode::kOk;
     }
@@ -448,6 +566,28 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
   Mutation m;
   ErrorCode code = Plan(header, request, &m);
   std::string body;
+  // A client's first mutation without an intent (an intent makes the client known by itself)
+  // runs only once the client's own record is durable, so whoever serves the volume next
+  // knows it had state here and keeps its lease (a replay of it is then not refused).
+  if (code == ErrorCode::kOk && !m.intent_needed) {
+    if (absl::StatusOr<uint64_t> lsn = reply_cache_->RecordClient(client); !lsn.ok()) {
+      reply_cache_->Finish(client, header.slot, header.sequence);
+      if (lsn.status().code() == absl::StatusCode::kResourceExhausted) {
+        *reply = MakeReply(header, ErrorCode::kBusy, "");
+        return false;
+      }
+      *result = Fail(absl::Status(
+          lsn.status().code(), absl::StrCat("cannot record a client: ", lsn.status().message())));
+      return false;
+    } else if (*lsn > 0) {
+      if (absl::Status s = log_->WaitDurable(*lsn, absl::Now() + kDurableWait); !s.ok()) {
+        reply_cache_->Finish(client, header.slot, header.sequence);
+        *result =
+            Fail(absl::Status(s.code(), absl::StrCat("cannot record a client: ", s.message())));
+        return false;
+      }
+    }
+  }
   if (code == ErrorCode::kOk) {
     if (absl::Status held = names_.Acquire(m.names, absl::Now() + kReplayWait); !held.ok()) {
       reply_cache_->Finish(client, header.slot, header.sequence);
@@ -467,9 +607,11 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
     }
   } unhold{&names_, &m.names};
 
+  bool intent_recorded = false;
   if (code == ErrorCode::kOk && m.intent_needed) {
     code = CaptureIntent(volume_.get(), &m.intent);
     if (code == ErrorCode::kOk) {
+      intent_recorded = true;
       absl::StatusOr<uint64_t> lsn =
           reply_cache_->RecordIntent(client, header.slot, header.sequence, m.intent);
       absl::Status durable =
@@ -511,6 +653,19 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
     }
 #endif
   }
+  if (code == ErrorCode::kBusy) {
+    // Out of descriptors or memory (filer/errno_map.h), capturing the intent or running: the
+    // operation failed before it changed anything. Refused, not recorded as its reply: the
+    // client retries it.
+    if (intent_recorded) {
+      reply_cache_->RecordNotExecuted(client, header.slot, header.sequence).IgnoreError();
+    }
+    reply_cache_->Finish(client, header.slot, header.sequence);
+    LOG_EVERY_N(WARNING, 100) << "out of descriptors or memory: refusing a "
+                              << protocol::OpcodeName(header.opcode) << " (retried)";
+    *reply = MakeReply(header, ErrorCode::kBusy, "");
+    return false;
+  }
   if (code == ErrorCode::kBadRequest) bad_requests_.fetch_add(1);
   *reply = MakeReply(header, code, body);
   std::vector<std::shared_ptr<storage::KeyedLog::Effect>> effects;
@@ -551,30 +706,27 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
   return true;
 }
 
-ErrorCode VolumeService::CreateSession(absl::string_view request, std::string* body) {
+ErrorCode VolumeService::CreateSession(Channel* channel, absl::string_view request,
+                                       std::string* body) {
   protocol::SessionCreateRequest r;
   if (!DecodeRequest(request, &r) || r.client_id.empty()) return ErrorCode::kBadRequest;
   protocol::SessionCreateReply out;
-  static thread_local absl::BitGen gen;
-  out.slots = std::min<uint32_t>(r.slots, protocol::kMaxSlots);
+  const uint32_t most =
+      std::clamp<uint32_t>(options_.limits.max_inflight_per_session, 1, protocol::kMaxSlots);
+  out.slots = std::min<uint32_t>(r.slots, most);
   out.inline_threshold = options_.inline_threshold;
   out.root = volume_->root();
   out.filer_name = options_.filer_name;
-  {
-    absl::MutexLock lock(&mu_);
-    // One session per client identity: a reconnecting client replaces its old session.
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (it->second.client_id == r.client_id) {
-        sessions_.erase(it++);
-      } else {
-        ++it;
-      }
-    }
-    do {
-      out.session_id = absl::Uniform<uint64_t>(gen, 1, UINT64_MAX);
-    } while (sessions_.contains(out.session_id));
-    sessions_[out.session_id] = Session{r.client_id, out.slots};
+  // One session per client identity: a reconnecting client replaces its old session.
+  Session session;
+  absl::StatusOr<uint64_t> id = sessions_->Create(r.client_id, out.slots, absl::Now(), &session);
+  if (!id.ok()) {
+    LOG_EVERY_N(WARNING, 100) << "refused a session of client " << absl::CHexEscape(r.client_id)
+                              << ": " << id.status();
+    return ErrorCode::kBusy;
   }
+  out.session_id = *id;
+  channel->Bind(sessions_, r.client_id);
   sessions_created_.fetch_add(1);
   EncodeTo(out, body);
   return ErrorCode::kOk;
@@ -602,6 +754,7 @@ ErrorCode VolumeService::Execute(const MessageHeader& header, absl::string_view 
     case Opcode::kSetAttr: {
       protocol::SetAttrRequest r;
       if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      r.mode = AllowedMode(r.mode, /*directory=*/false);
       protocol::AttrReply out;
       ErrorCode code = volume_->SetAttr(r, &out.attr);
       if (code == ErrorCode::kOk) EncodeTo(out, body);
@@ -610,6 +763,7 @@ ErrorCode VolumeService::Execute(const MessageHeader& header, absl::string_view 
     case Opcode::kCreate: {
       protocol::CreateRequest r;
       if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      r.mode = AllowedMode(r.mode, /*directory=*/false);
       protocol::HandleReply out;
       ErrorCode code = volume_->Create(r, &out);
       if (code == ErrorCode::kOk) EncodeTo(out, body);
@@ -618,6 +772,7 @@ ErrorCode VolumeService::Execute(const MessageHeader& header, absl::string_view 
     case Opcode::kMkdir: {
       protocol::MkdirRequest r;
       if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
+      r.mode = AllowedMode(r.mode, /*directory=*/true);
       protocol::HandleReply out;
       ErrorCode code = volume_->Mkdir(r, &out);
       if (code == ErrorCode::kOk) EncodeTo(out, body);
@@ -664,22 +819,46 @@ absl::Status VolumeService::EnsureStaging(Channel* channel, size_t size) {
   if (channel->staging_size_ >= size && channel->staging_region_ != nullptr) {
     return absl::OkStatus();
   }
-  size_t want = std::max<size_t>(size, 1 << 20);
+  size_t want = std::max<size_t>(size, kKeptStagingSize);
   channel->staging_region_.reset();
-  channel->staging_.reset(new char[want]);
+  channel->staging_ = transport::PageBuffer(want);
+  if (channel->staging_.data() == nullptr) {
+    channel->staging_size_ = 0;
+    return absl::ResourceExhaustedError(absl::StrCat("no memory for ", want, " staging bytes"));
+  }
   channel->staging_size_ = want;
   absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> region =
-      channel->connection_->RegisterMemory(channel->staging_.get(), want, /*allow_remote=*/false);
+      channel->connection_->RegisterMemory(channel->staging_.data(), want,
+                                           transport::Access::kLocalSink);
   if (!region.ok()) {
     channel->staging_size_ = 0;
+    channel->staging_ = transport::PageBuffer();  // no unregistered staging is kept
     return region.status();
   }
   channel->staging_region_ = std::move(*region);
   return absl::OkStatus();
 }
 
+void VolumeService::NoteCopied(const absl::Status& why) {
+  const uint64_t count = ++direct_copied_;
+  const int64_t now = absl::GetCurrentTimeNanos();
+  int64_t last = copied_logged_at_ns_.load();
+  if (last != 0 && now - last < absl::ToInt64Nanoseconds(kCopiedLogInterval)) return;
+  if (!copied_logged_at_ns_.compare_exchange_strong(last, now)) return;
+  LOG(WARNING) << "direct transfers are copied through message buffers (" << count
+               << " so far): " << why.message();
+}
+
+void VolumeService::TrimStaging(Channel* channel) {
+  if (channel->staging_size_ <= kKeptStagingSize) return;
+  channel->staging_region_.reset();  // deregistered before its memory goes
+  channel->staging_ = transport::PageBuffer();
+  channel->staging_size_ = 0;
+}
+
 ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std::string* body,
                                 absl::Status* transport_error) {
+  StagingTrim trim{channel};
   protocol::ReadRequest r;
   if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
   protocol::ReadReply out;
@@ -695,6 +874,7 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std
   }
   if (r.buffer.length < r.length) return ErrorCode::kInvalid;
   const absl::Time deadline = absl::Now() + kTransferTimeout;
+  const transport::RemoteBuffer sink = ToTransport(r.buffer);
   if (channel->map_direct_reads_) {
     // Send straight from the page cache: one copy fewer than through the staging buffer.
     std::unique_ptr<MappedRange> range;
@@ -702,42 +882,75 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std
     if (code != ErrorCode::kOk) return code;
     out.count = static_cast<uint32_t>(range->size());
     out.eof = range->eof();
-    if (out.count > 0) {
-      absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> region =
-          channel->connection_->RegisterMemory(const_cast<char*>(range->data()), range->size(),
-                                               /*allow_remote=*/false);
-      if (region.ok()) {
-        *transport_error = channel->connection_->WriteRemote(**region, 0, ToTransport(r.buffer), 0,
-                                                             out.count, deadline);
-        if (!transport_error->ok()) return ErrorCode::kTransport;
-        EncodeTo(out, body);
-        return ErrorCode::kOk;
-      }
-      // This fabric cannot register file mappings: use the staging buffer from now on.
-      LOG(INFO) << "direct reads go through a staging buffer: " << region.status();
-      channel->map_direct_reads_ = false;
+    if (out.count == 0) {
+      EncodeTo(out, body);
+      return ErrorCode::kOk;
     }
-  }
-  absl::Status s = EnsureStaging(channel, r.length);
-  if (!s.ok()) {
-    LOG(ERROR) << "cannot register staging memory: " << s;
-    return ErrorCode::kServerFault;
+    // The mapping is read-only: registered as a local source, it needs no write right.
+    absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> region =
+        channel->connection_->RegisterMemory(const_cast<char*>(range->data()), range->size(),
+                                             transport::Access::kLocalSource);
+    if (region.ok()) {
+      *transport_error =
+          channel->connection_->WriteRemote(**region, 0, sink, 0, out.count, deadline);
+      if (!transport_error->ok()) return ErrorCode::kTransport;
+      ++direct_reads_mapped_;
+      EncodeTo(out, body);
+      return ErrorCode::kOk;
+    }
+    ++mapping_refusals_;
+    if (absl::IsResourceExhausted(region.status())) {
+      // The memlock limit: copy this one from the mapping, pinning nothing more.
+      NoteCopied(region.status());
+      *transport_error = channel->connection_->WriteRemoteCopy(
+          absl::string_view(range->data(), out.count), sink, 0, deadline);
+      if (!transport_error->ok()) return ErrorCode::kTransport;
+      EncodeTo(out, body);
+      return ErrorCode::kOk;
+    }
+    // This fabric cannot register file mappings (before Linux 6.2 the kernel pins every
+    // registration for writing, which a read-only shared mapping refuses with EFAULT): use the
+    // staging buffer on this connection from now on. Said once per service, counted always.
+    if (!mapping_refusal_logged_.exchange(true)) {
+      LOG(INFO) << "direct reads are copied through a staging buffer: the fabric refuses to "
+                << "register a read-only file mapping (" << region.status().message()
+                << "; Linux before 6.2 pins every registration for writing)";
+    }
+    channel->map_direct_reads_ = false;
   }
   out = protocol::ReadReply();
+  absl::Status s = EnsureStaging(channel, r.length);
+  if (!s.ok()) {
+    // No registered staging memory: read into plain memory and copy it through the
+    // connection's message buffers.
+    NoteCopied(s);
+    transport::PageBuffer plain(r.length);
+    if (plain.data() == nullptr && r.length > 0) return ErrorCode::kServerFault;
+    ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(plain.data(), r.length),
+                                   &out.count, &out.eof);
+    if (code != ErrorCode::kOk) return code;
+    *transport_error = channel->connection_->WriteRemoteCopy(
+        absl::string_view(plain.data(), out.count), sink, 0, deadline);
+    if (!transport_error->ok()) return ErrorCode::kTransport;
+    EncodeTo(out, body);
+    return ErrorCode::kOk;
+  }
   ErrorCode code = volume_->Read(
-      r.handle, r.offset, absl::MakeSpan(channel->staging_.get(), r.length), &out.count, &out.eof);
+      r.handle, r.offset, absl::MakeSpan(channel->staging_.data(), r.length), &out.count, &out.eof);
   if (code != ErrorCode::kOk) return code;
   if (out.count > 0) {
-    *transport_error = channel->connection_->WriteRemote(
-        *channel->staging_region_, 0, ToTransport(r.buffer), 0, out.count, deadline);
+    *transport_error = channel->connection_->WriteRemote(*channel->staging_region_, 0, sink, 0,
+                                                         out.count, deadline);
     if (!transport_error->ok()) return ErrorCode::kTransport;
   }
+  ++direct_staged_;
   EncodeTo(out, body);
   return ErrorCode::kOk;
 }
 
 ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, std::string* body,
                                  absl::Status* transport_error) {
+  StagingTrim trim{channel};
   protocol::WriteRequest r;
   if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
   protocol::WriteReply out;
@@ -746,19 +959,27 @@ ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, st
     code = volume_->Write(r.handle, r.offset, r.data, &out);
   } else {
     if (r.buffer.length < r.length) return ErrorCode::kInvalid;
+    const absl::Time deadline = absl::Now() + kTransferTimeout;
     absl::Status s = EnsureStaging(channel, r.length);
     if (!s.ok()) {
-      LOG(ERROR) << "cannot register staging memory: " << s;
-      return ErrorCode::kServerFault;
-    }
-    if (r.length > 0) {
-      *transport_error =
-          channel->connection_->ReadRemote(*channel->staging_region_, 0, ToTransport(r.buffer), 0,
-                                           r.length, absl::Now() + kTransferTimeout);
+      // No registered staging memory: copy through the connection's message buffers.
+      NoteCopied(s);
+      transport::PageBuffer plain(r.length);
+      if (plain.data() == nullptr && r.length > 0) return ErrorCode::kServerFault;
+      *transport_error = channel->connection_->ReadRemoteCopy(plain.data(), r.length,
+                                                              ToTransport(r.buffer), 0, deadline);
       if (!transport_error->ok()) return ErrorCode::kTransport;
+      code = volume_->Write(r.handle, r.offset, absl::string_view(plain.data(), r.length), &out);
+    } else {
+      if (r.length > 0) {
+        *transport_error = channel->connection_->ReadRemote(
+            *channel->staging_region_, 0, ToTransport(r.buffer), 0, r.length, deadline);
+        if (!transport_error->ok()) return ErrorCode::kTransport;
+      }
+      ++direct_staged_;
+      code = volume_->Write(r.handle, r.offset,
+                            absl::string_view(channel->staging_.data(), r.length), &out);
     }
-    code = volume_->Write(r.handle, r.offset, absl::string_view(channel->staging_.get(), r.length),
-                          &out);
   }
   if (code == ErrorCode::kOk) EncodeTo(out, body);
   return code;

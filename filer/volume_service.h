@@ -11,8 +11,18 @@
 //    whose header is readable get an error reply (kBadRequest, kNotSupported, ...); an
 //    unreadable header, a reply flag on a request or a failed one-sided transfer makes Handle
 //    return an error, and the caller closes that connection. Other connections are unaffected.
+//  - Exports (options.exports, options.allow_setid; see ServiceOptions): checked before
+//    anything else a request does.
 //  - Requests other than kNull and kSessionCreate need a session; every request goes through
 //    the ReplyCache (a replayed mutation is answered from it, never executed twice).
+//  - Sessions and leases (filer/session_table.h, options.limits): a client keeps its session
+//    and reply-cache state while one of its connections is open, and for
+//    limits.session_lease after; then both are dropped (of its reply-log records only each
+//    slot's last sequence stays, for ReplyCache::kExpiredRecordLife). A request on a session
+//    this service dropped gets kSessionExpired, and so does a replay of a request whose reply
+//    was dropped that way: never a second execution. A new client beyond
+//    limits.max_sessions is refused with kBusy; a session gets at most
+//    limits.max_inflight_per_session slots.
 //  - Acknowledged means durable: a mutation's reply is returned only once the mutation and the
 //    reply-cache record that answers its replay would both survive a power cut (the log syncs
 //    the mutation's files first, then writes the record; concurrent mutations share one flush).
@@ -24,7 +34,10 @@
 //    every later request gets kNotOwner and options.on_failure is called once (the owner must
 //    give the volume up).
 //  - Reads and writes longer than the inline threshold move their data with one-sided
-//    operations into/out of the buffer the client registered for the request.
+//    operations into/out of the buffer the client registered for the request: from a
+//    registered mapping of the file, or through the connection's registered staging buffer;
+//    when neither can be registered (the memlock limit), through the connection's message
+//    buffers (Connection::WriteRemoteCopy): slower, counted and logged, never an error.
 //  - StopAccepting() makes new requests fail with kNotOwner; Drain() waits for running ones.
 // Thread-safe: one Handle() call per connection at a time, many connections at once.
 
@@ -36,6 +49,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -45,13 +59,17 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "filer/export_policy.h"
 #include "filer/name_locks.h"
 #include "filer/reply_cache.h"
+#include "filer/service_limits.h"
+#include "filer/session_table.h"
 #include "filer/volume.h"
 #include "protocol/messages.h"
 #include "storage/block_file.h"
 #include "storage/keyed_log.h"
 #include "transport/connection.h"
+#include "transport/page_buffer.h"
 
 namespace vifiler {
 namespace filer {
@@ -66,6 +84,16 @@ struct ServiceOptions {
   bool durable = true;
   // Called once, from a request thread, when the service failed (see the contract).
   std::function<void(const absl::Status&)> on_failure;
+  // Connections, sessions, leases (filer/service_limits.h); the data access port reads its own.
+  Limits limits;
+  // Who may use the volume, and how: a connection from an address the policy denies gets
+  // kNotExported for every request (before any session is made); a read-only one gets
+  // kReadOnly for every mutation, which does not execute.
+  ExportPolicy exports;
+  // false (the default): set-user-ID bits, and set-group-ID bits on files, are cleared from
+  // every mode a client sets (create, mkdir, setattr), as NFS's nosuid: a client cannot plant
+  // a set-ID executable on the filer host.
+  bool allow_setid = false;
   // Test hooks (honoured only in builds with VIFILER_TEST_HOOKS). When N > 0:
   //  die_after_mutations: SIGKILL right after the N-th mutation's reply is durable, before it
   //    is sent (the replay must be answered from the reply log by whoever serves next);
@@ -87,26 +115,53 @@ struct ServiceCounters {
   uint64_t bad_requests = 0;
   uint64_t sessions = 0;
   uint64_t resolved_intents = 0;  // pending intents resolved at open
+  uint64_t live_sessions = 0;     // sessions now
+  uint64_t live_clients = 0;      // clients whose state is kept (with or without a session)
+  uint64_t expired_clients = 0;   // clients dropped when their lease ran out
+  uint64_t expired_replays = 0;   // requests refused with kSessionExpired
+  // Direct transfers: reads sent from a registered mapping of the file (zero-copy), reads and
+  // writes through the connection's registered staging buffer, and transfers copied through
+  // the connection's message buffers because no memory could be registered for them (the
+  // memlock limit); file mappings the fabric refused to register.
+  uint64_t direct_reads_mapped = 0;
+  uint64_t direct_staged = 0;
+  uint64_t direct_copied = 0;
+  uint64_t mapping_refusals = 0;
   storage::KeyedLog::Stats log;
 };
 
 class VolumeService {
  public:
   // Per-connection state: the bound session and a registered staging buffer for direct
-  // transfers. Owned by the connection's serving thread; destroy before the connection.
+  // transfers (kept between requests only up to 1 MiB). Owned by the connection's serving
+  // thread; destroy before the connection.
   class Channel {
    public:
     explicit Channel(transport::Connection* connection) : connection_(connection) {}
+    ~Channel();
+    Channel(const Channel&) = delete;
+    Channel& operator=(const Channel&) = delete;
     transport::Connection* connection() const { return connection_; }
 
    private:
     friend class VolumeService;
+    // Holds the client of the last session used on this connection (its lease does not run
+    // while the connection is open).
+    void Bind(const std::shared_ptr<SessionTable>& sessions, const std::string& client_id);
+
     transport::Connection* connection_;
-    std::unique_ptr<char[]> staging_;
+    std::shared_ptr<SessionTable> sessions_;
+    std::string client_id_;
+    transport::PageBuffer staging_;  // returned to the system when freed
     size_t staging_size_ = 0;
     std::unique_ptr<transport::MemoryRegion> staging_region_;
-    // Direct reads are sent from a mapping of the file until the fabric refuses to register one.
+    // Direct reads are sent from a mapping of the file (registered as a local source: it is
+    // mapped read-only) until the fabric refuses to register one for a reason other than the
+    // memlock limit.
     bool map_direct_reads_ = true;
+    // What the export policy grants this connection's peer (decided at its first request).
+    bool access_known_ = false;
+    ExportPolicy::Access access_ = ExportPolicy::Access::kDenied;
   };
 
   // Recovers the reply log kept on reply_log and resolves pending intents; then serves.
@@ -135,13 +190,11 @@ class VolumeService {
   absl::Status status() const;
 
   Volume* volume() const { return volume_.get(); }
+  const Limits& limits() const { return options_.limits; }
   ServiceCounters counters() const;
 
  private:
-  struct Session {
-    std::string client_id;
-    uint32_t slots = 0;
-  };
+  using Session = SessionTable::Session;
   // One mutation on its way through HandleMutation.
   struct Mutation;
 
@@ -157,7 +210,11 @@ class VolumeService {
   bool HandleRequest(Channel* channel, absl::string_view request, ReplyCallback* done,
                      absl::Status* result, std::string* reply);
   void EndExecuting();
+  // Drops the state of clients whose lease ran out, every sweep interval until stopped.
+  void SweepLoop();
   // Decodes a mutation's request: its names to hold, whether it needs an intent.
+  // mode without the set-ID bits options.allow_setid does not allow.
+  uint32_t AllowedMode(uint32_t mode, bool directory) const;
   protocol::ErrorCode Plan(const protocol::MessageHeader& header, absl::string_view request,
                            Mutation* m);
   // Runs a decoded mutation; fills *body and the effects to sync.
@@ -166,12 +223,23 @@ class VolumeService {
                           absl::Status* transport_error);
   protocol::ErrorCode Execute(const protocol::MessageHeader& header, absl::string_view request,
                               Channel* channel, std::string* reply);
-  protocol::ErrorCode CreateSession(absl::string_view request, std::string* body);
+  protocol::ErrorCode CreateSession(Channel* channel, absl::string_view request, std::string* body);
   protocol::ErrorCode DoRead(absl::string_view request, Channel* channel, std::string* body,
                              absl::Status* transport_error);
   protocol::ErrorCode DoWrite(absl::string_view request, Channel* channel, std::string* body,
                               absl::Status* transport_error);
   absl::Status EnsureStaging(Channel* channel, size_t size);
+  // Counts a transfer copied through the connection's message buffers because `why` (no
+  // memory could be registered); logs it at most every kCopiedLogInterval.
+  void NoteCopied(const absl::Status& why);
+  // Frees a staging buffer larger than what a connection keeps between requests, so that no
+  // connection holds on to the largest transfer it ever made.
+  static void TrimStaging(Channel* channel);
+  // Calls TrimStaging when a direct transfer is done, however it ends.
+  struct StagingTrim {
+    Channel* channel;
+    ~StagingTrim() { TrimStaging(channel); }
+  };
   // Marks the service failed; returns the status to close the connection with.
   absl::Status Fail(absl::Status status);
 
@@ -182,9 +250,12 @@ class VolumeService {
   std::unique_ptr<ReplyCache> reply_cache_;
   NameLocks names_;
 
+  // Shared with the channels, which may outlive the service by a moment.
+  const std::shared_ptr<SessionTable> sessions_;
+
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
   int executing_ ABSL_GUARDED_BY(mu_) = 0;
+  bool sweeping_ ABSL_GUARDED_BY(mu_) = true;
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 
@@ -193,6 +264,15 @@ class VolumeService {
   std::atomic<uint64_t> sessions_created_{0};
   std::atomic<uint64_t> mutations_{0};
   std::atomic<uint64_t> resolved_intents_{0};
+  std::atomic<uint64_t> expired_replays_{0};
+  std::atomic<uint64_t> direct_reads_mapped_{0};
+  std::atomic<uint64_t> direct_staged_{0};
+  std::atomic<uint64_t> direct_copied_{0};
+  std::atomic<uint64_t> mapping_refusals_{0};
+  std::atomic<bool> mapping_refusal_logged_{false};
+  // When a transfer was last logged as copied for want of registrable memory (rate limit).
+  std::atomic<int64_t> copied_logged_at_ns_{0};
+  std::thread sweeper_;
 };
 
 }  // namespace filer

@@ -222,7 +222,7 @@ absl::StatusOr<MessageHeader> DecodeHeader(absl::string_view message) {
     return absl::InvalidArgumentError(absl::StrCat("unknown opcode ", opcode));
   }
   h.opcode = static_cast<Opcode>(opcode);
-  if (status > static_cast<uint32_t>(ErrorCode::kBusy)) {
+  if (status > static_cast<uint32_t>(kLastErrorCode)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown status ", status));
   }
   h.status = static_cast<ErrorCode>(status);

@@ -55,6 +55,12 @@ const char* ErrorCodeName(ErrorCode code) {
       return "TRANSPORT";
     case ErrorCode::kBusy:
       return "BUSY";
+    case ErrorCode::kSessionExpired:
+      return "SESSION_EXPIRED";
+    case ErrorCode::kReadOnly:
+      return "READ_ONLY";
+    case ErrorCode::kNotExported:
+      return "NOT_EXPORTED";
   }
   return "UNKNOWN";
 }

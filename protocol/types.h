@@ -47,7 +47,14 @@ enum class ErrorCode : uint32_t {
   kServerFault = 20,
   kTransport = 21,  // a one-sided transfer failed
   kBusy = 22,       // slot still executing a request with this sequence
+  // The client's session, or the state that answers replays of its earlier requests, was
+  // dropped after its lease expired: the request was not executed, and an earlier copy of it
+  // may or may not have been. Never retried by the client library.
+  kSessionExpired = 23,
+  kReadOnly = 24,     // the volume is exported read-only to this client
+  kNotExported = 25,  // the volume is not exported to this client's address
 };
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kNotExported;
 
 const char* ErrorCodeName(ErrorCode code);
 

@@ -1,10 +1,11 @@
 #!/bin/bash
-# Runs vifiler-bench on tcp over loopback: the performance comparison unpinned, then pinned
-# (filer and raw server on CPU 1 under taskset, bench on CPU 0), then the failover mode.
+# Runs vifiler-bench on tcp over loopback: the performance comparison against the plain-socket
+# baseline unpinned, then pinned (filer and baseline server on CPU 1 under taskset, bench on
+# CPU 0), then the failover mode. Both file servers keep their files in the same directory tree.
 # Usage: tools/bench.sh   (from the repo root; builds into build-bench if needed)
 # Environment: BUILD_DIR (default build-bench), VIFILER_BENCH_ADDR (default 127.0.0.2),
 #   VIFILER_BENCH_ADDR_A / VIFILER_BENCH_ADDR_B (failover pair; default 127.0.0.2 / 127.0.0.3),
-#   SECONDS_PER_TEST (default 2), KILLS (default 5).
+#   SECONDS_PER_TEST (default 2), FILE_MB (default 1024), KILLS (default 5).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ ADDR=${VIFILER_BENCH_ADDR:-127.0.0.2}
 ADDR_A=${VIFILER_BENCH_ADDR_A:-127.0.0.2}
 ADDR_B=${VIFILER_BENCH_ADDR_B:-127.0.0.3}
 SECONDS_PER_TEST=${SECONDS_PER_TEST:-2}
+FILE_MB=${FILE_MB:-1024}
 KILLS=${KILLS:-5}
 
 if [[ ! -d "$BUILD_DIR" ]]; then
@@ -65,14 +67,16 @@ start_filer() {
 echo "=== vifiler-bench, tcp, unpinned"
 start_filer
 "$BENCH" --fabric=tcp --hosts_file="$WORK/hosts" --server=filer-a \
-  --seconds_per_test="$SECONDS_PER_TEST" --filer_pid="$FILER_PID"
+  --seconds_per_test="$SECONDS_PER_TEST" --file_mb="$FILE_MB" --plain_dir="$WORK" \
+  --filer_pid="$FILER_PID"
 stop_filer
 
 echo
-echo "=== vifiler-bench, tcp, pinned: bench on CPU 0, filer and raw server on CPU 1"
+echo "=== vifiler-bench, tcp, pinned: bench on CPU 0, filer and baseline server on CPU 1"
 start_filer taskset -c 1
 "$BENCH" --fabric=tcp --hosts_file="$WORK/hosts" --server=filer-a \
-  --seconds_per_test="$SECONDS_PER_TEST" --filer_pid="$FILER_PID" --cpu=0 --raw_server_cpu=1
+  --seconds_per_test="$SECONDS_PER_TEST" --file_mb="$FILE_MB" --plain_dir="$WORK" \
+  --filer_pid="$FILER_PID" --cpu=0 --raw_server_cpu=1
 stop_filer
 
 echo

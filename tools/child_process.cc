@@ -13,12 +13,63 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 
 namespace vifiler {
 namespace tools {
+
+namespace {
+
+// Runs fork() on one thread that lives as long as the process: the child's PR_SET_PDEATHSIG
+// follows the thread that forked it, so a child forked by a short-lived thread (a test's
+// starter thread) would be killed when that thread ends. Never destroyed.
+class ForkThread {
+ public:
+  static ForkThread& Get() {
+    static ForkThread* const instance = new ForkThread;
+    return *instance;
+  }
+
+  // Runs fork_and_exec on the fork thread and returns what it returned.
+  pid_t Run(const std::function<pid_t()>& fork_and_exec) {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() { return job_ == nullptr; };
+    mu_.Await(absl::Condition(&idle));
+    job_ = &fork_and_exec;
+    done_ = false;
+    auto done = [this]() { return done_; };
+    mu_.Await(absl::Condition(&done));
+    job_ = nullptr;
+    return result_;
+  }
+
+ private:
+  ForkThread() {
+    std::thread([this] { Loop(); }).detach();
+  }
+
+  void Loop() {
+    while (true) {
+      absl::MutexLock lock(&mu_);
+      auto pending = [this]() { return job_ != nullptr && !done_; };
+      mu_.Await(absl::Condition(&pending));
+      result_ = (*job_)();  // fork() only: no lock is held by the child, which execs at once
+      done_ = true;
+    }
+  }
+
+  absl::Mutex mu_;
+  const std::function<pid_t()>* job_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool done_ ABSL_GUARDED_BY(mu_) = true;
+  pid_t result_ ABSL_GUARDED_BY(mu_) = -1;
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     const std::vector<std::string>& argv, const std::string& log_path) {
@@ -29,14 +80,14 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(log);
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
+  int fork_errno = 0;
+  const pid_t pid = ForkThread::Get().Run([&]() -> pid_t {
+    pid_t child = fork();
+    if (child < 0) fork_errno = errno;
+    if (child != 0) return child;
+    // The child: only async-signal-safe calls until exec.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);  // the bench died before prctl took effect
+    if (getppid() != parent) _exit(127);  // the starter died before prctl took effect
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
@@ -45,10 +96,14 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execv(args[0], args.data());
-    fprintf(stderr, "exec %s: %s\n", args[0], strerror(errno));
+    static const char kExecFailed[] = ": exec failed (not found or not executable?)\n";
+    ssize_t ignored = write(STDERR_FILENO, args[0], strlen(args[0]));
+    ignored = write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
+    (void)ignored;
     _exit(127);
-  }
+  });
   close(log);
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(fork_errno)));
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
 }
 

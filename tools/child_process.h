@@ -4,9 +4,10 @@
 //
 // Contract:
 //  - Start() forks and execs argv (argv[0] is the program path) with stdout and stderr appended
-//    to log_path and stdin from /dev/null. The child gets SIGKILL when its starter dies
-//    (PR_SET_PDEATHSIG), so no filer outlives a crashed bench or test; call Start() from
-//    the main thread (the death signal follows the forking thread).
+//    to log_path and stdin from /dev/null. The child gets SIGKILL when the starting process
+//    dies (PR_SET_PDEATHSIG), so no filer outlives a crashed bench or test. Start() may be
+//    called from any thread: the fork runs on one thread that lives as long as the process
+//    (the death signal follows the forking thread, not the process).
 //  - Every wait is bounded: Wait() by its timeout; Stop() sends SIGTERM, waits up to grace,
 //    then SIGKILL and a bounded reap; Kill() is SIGKILL and a bounded reap.
 //  - Signals go only to this child's PID. The destructor SIGKILLs and reaps a child still

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "tools/status_text.h"
 
 namespace vifiler {
 namespace tools {
@@ -36,7 +37,7 @@ int RunStream(client::Client* client, const std::string& path, double seconds, s
   signal(SIGTERM, OnInterrupt);
   absl::StatusOr<client::File> file = client->Create(path);
   if (!file.ok()) {
-    fprintf(stderr, "vifiler: %s\n", file.status().ToString().c_str());
+    fprintf(stderr, "vifiler: %s\n", StatusText(file.status()).c_str());
     return 1;
   }
   std::string out(record_size, '\0'), in(record_size, '\0');
@@ -52,7 +53,7 @@ int RunStream(client::Client* client, const std::string& path, double seconds, s
     absl::StatusOr<size_t> r = w.ok() ? file->Read(offset, absl::MakeSpan(in)) : w;
     if (!r.ok()) {
       fprintf(stderr, "vifiler: record %llu: %s\n", static_cast<unsigned long long>(records),
-              r.status().ToString().c_str());
+              StatusText(r.status()).c_str());
       return 1;
     }
     if (*r != record_size || in != out) {
@@ -82,7 +83,7 @@ int RunStream(client::Client* client, const std::string& path, double seconds, s
     if (!r.ok() || *r != record_size || in != out) {
       fprintf(stderr, "vifiler: verification failed at record %llu%s\n",
               static_cast<unsigned long long>(i),
-              r.ok() ? "" : (": " + r.status().ToString()).c_str());
+              r.ok() ? "" : (": " + StatusText(r.status())).c_str());
       return 1;
     }
   }

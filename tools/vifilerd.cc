@@ -5,27 +5,38 @@
 // vifilerctl on its admin port. SIGTERM/SIGINT halt it (with takeover by the partner unless
 // --notakeover_on_sigterm); a fatal signal sends FAILING to the partner before the process dies.
 
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cluster/admin_server.h"
 #include "cluster/fence_guard.h"
+#include "cluster/pair_key.h"
 #include "cluster/takeover_controller.h"
+#include "filer/export_policy.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "storage/device_format.h"
 #include "storage/volume_storage.h"
+#include "tools/tool_main.h"
 #include "transport/fabric.h"
 #include "transport/name_resolver.h"
+#include "transport/pinned_memory.h"
+#include "transport/rdma/rdma_connection.h"
 
 DEFINE_string(name, "", "this filer's name (required), e.g. filer-a");
 DEFINE_string(volume, "",
@@ -59,6 +70,16 @@ DEFINE_uint32(primary_discriminator, 7300, "discriminator of the primary data ac
 DEFINE_uint32(secondary_discriminator, 7301,
               "discriminator of the secondary data access port (takeover only)");
 DEFINE_uint32(interconnect_discriminator, 7302, "discriminator of the interconnect");
+DEFINE_string(pair_key_file, "",
+              "the pair key: a file holding a secret both filers share (the same file on both; "
+              "at least 32 bytes raw, or 64 hex digits; a regular file with no access for "
+              "group or others, e.g. `openssl rand -hex 32 > F; chmod 600 F`). Every "
+              "interconnect connection is authenticated with it and every message carries a "
+              "MAC. Required with --partner unless --interconnect_trusted");
+DEFINE_bool(interconnect_trusted, false,
+            "run the interconnect without authentication, on a link no other host can reach: "
+            "whoever reaches ADDR:--interconnect_discriminator can then make this filer take "
+            "over its partner's volume or give up its own. Excludes --pair_key_file");
 DEFINE_uint32(admin_discriminator, 7303,
               "discriminator (TCP port) of the admin port used by vifilerctl");
 DEFINE_string(admin_secret, "",
@@ -81,6 +102,31 @@ DEFINE_bool(durable, true,
             "acknowledge a mutation only once it and its reply-cache record are on stable "
             "storage; --nodurable acknowledges at once (unsafe: a power cut loses acknowledged "
             "writes; benchmarks and scratch volumes only)");
+DEFINE_uint32(max_connections, 1024,
+              "client connections each data access port serves at once; more are closed");
+DEFINE_string(exports, "*",
+              "who may use this filer's volume: comma-separated ADDRESS[/PREFIX][(ro|rw)] "
+              "rules or * (every address), rw by default; the most specific rule that covers "
+              "a client's address applies, and an address no rule covers is refused "
+              "(NOT_EXPORTED). E.g. 10.0.0.0/16(rw),10.0.9.7(ro)");
+DEFINE_string(partner_exports, "",
+              "the same for the partner's volume while this filer serves it after a takeover "
+              "(empty: --exports); give it the partner's --exports");
+DEFINE_bool(allow_setid, false,
+            "keep set-user-ID bits (and set-group-ID bits on files) in the modes clients set; "
+            "by default they are cleared, so no client can plant a set-ID executable");
+DEFINE_uint32(max_sessions, 4096,
+              "clients (each with one session) a volume keeps state for at once; a new client "
+              "beyond is refused (BUSY) until a lease expires");
+DEFINE_uint32(max_inflight_per_session, 64,
+              "requests one session may have in flight (the slots it is granted, 1..64)");
+DEFINE_uint32(session_lease_ms, 600000,
+              "a client's session and reply-cache state are dropped once it has had no "
+              "connection and no request for this long; it then gets SESSION_EXPIRED for a "
+              "replay of an earlier request");
+DEFINE_uint32(idle_timeout_ms, 300000,
+              "a client connection silent for this long with no request running is closed "
+              "(0: never)");
 #ifdef VIFILER_TEST_HOOKS
 DEFINE_uint64(test_only_die_after_mutations, 0,
               "testing only: SIGKILL this filer right after the N-th mutation's reply is "
@@ -95,6 +141,56 @@ DEFINE_uint64(test_only_stop_before_mutation, 0,
 
 namespace vifiler {
 namespace {
+
+// --help prints this, then every flag with its default: together, the manual page.
+constexpr char kUsage[] =
+    "vifilerd --name=NAME --volume=DIR|DEVICE --address=ADDR\n"
+    "         [--partner=NAME --partner_volume=DIR|DEVICE] [--hosts_file=FILE] [flags]\n"
+    "vifilerd --format --volume=DEVICE [--format_label=NAME] [--reply_log_mb=16] "
+    "[--force_format]\n"
+    "vifilerd --flagfile=FILE   (one --flag=value per line; '#' starts a comment)\n"
+    "\n"
+    "The vifiler filer. Serves the volume --volume (a directory, or a block device prepared\n"
+    "with --format) to clients on ADDR:--primary_discriminator. With --partner it is one filer\n"
+    "of an HA pair: it keeps the interconnect to the partner (ADDR:--interconnect_discriminator),\n"
+    "holds its volume under a lease renewed on storage, takes the partner's volume over on\n"
+    "ADDR:--secondary_discriminator when the partner fails (it sends FAILING, or it is silent\n"
+    "on the interconnect and on storage), and gives it back. vifilerctl talks to it on\n"
+    "ADDR:--admin_discriminator (status, takeover, giveback, halt; see vifilerctl --help).\n"
+    "\n"
+    "Names (--name, --partner, NAME-failover for clients) resolve through --hosts_file\n"
+    "(/etc/hosts format, authoritative when given) or the system resolver.\n"
+    "\n"
+    "Refused at start, with one line on stderr and exit status 1, before any storage is\n"
+    "touched: a missing --name, --volume or --address; --partner equal to --name; --partner\n"
+    "without --partner_volume; --partner_volume naming the same volume as --volume (same path,\n"
+    "or the same file or device); a --hosts_file that cannot be read, or that lacks --name;\n"
+    "--partner without --pair_key_file or --interconnect_trusted, or with both; a\n"
+    "--pair_key_file that is missing, not a regular file, accessible by group or others, or\n"
+    "holds less than 32 bytes of key.\n"
+    "\n"
+    "Security: the interconnect is authenticated with the pair key (--pair_key_file): a\n"
+    "challenge-response at connect proves both filers hold it, and every message carries an\n"
+    "HMAC-SHA256 and a counter, so no other host can send FAILING, relinquish requests or\n"
+    "heartbeats in the partner's name, nor displace its connection. --interconnect_trusted\n"
+    "turns that off (logged as a WARNING) for a private link.\n"
+    "\n"
+    "Signals: SIGTERM and SIGINT halt the filer (the partner takes over at once unless\n"
+    "--notakeover_on_sigterm); a fatal signal sends FAILING to the partner before the process\n"
+    "dies. Exit status: 0 after a halt, 1 when it cannot start (the reason on stderr).\n"
+    "\n"
+    "Logging: glog to stderr. INFO for normal state changes (start, claims, takeover,\n"
+    "giveback, halt, the interconnect coming up), WARNING for what an operator should look\n"
+    "at (a partner that fails, a lost interconnect, a dropped volume), ERROR for failures of\n"
+    "this filer. --minloglevel=1 keeps only warnings and errors.\n"
+    "\n"
+    "Files: device volumes are mapped and mounted under --run_dir; a directory volume keeps\n"
+    "its metadata in DIR/.vifiler. A systemd unit example is tools/vifilerd.service.\n"
+    "\n"
+    "Example (two hosts; filer-b is the mirror image):\n"
+    "  vifilerd --name=filer-a --address=10.0.0.11 --volume=/dev/disk/by-id/VOLUME-A \\\n"
+    "           --partner=filer-b --partner_volume=/dev/disk/by-id/VOLUME-B \\\n"
+    "           --hosts_file=/etc/vifiler/hosts --pair_key_file=/etc/vifiler/pair.key";
 
 int Fatal(const std::string& what) {
   fprintf(stderr, "vifilerd: %s\n", what.c_str());
@@ -129,6 +225,73 @@ void InstallFatalHandlers(cluster::TakeoverController* controller) {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, OnFatalSignal);
 }
 
+// True when a and b name the same volume: the same path once symbolic links and relative
+// parts are resolved, or (when both exist) the same file (device and inode) or the same block
+// device (device number).
+bool SameVolume(const std::string& a, const std::string& b) {
+  auto canonical = [](const std::string& path) {
+    char resolved[PATH_MAX];
+    if (realpath(path.c_str(), resolved) != nullptr) return std::string(resolved);
+    return path;
+  };
+  if (canonical(a) == canonical(b)) return true;
+  struct stat sa, sb;
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
+  if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)) return sa.st_rdev == sb.st_rdev;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// The configuration checks that need no storage and no network: run before the fence guard
+// is forked and before any volume is opened, so a nonsense command line fails at once with
+// one line and touches nothing. InvalidArgumentError with that line. Sets *key to the pair key
+// when --pair_key_file names one.
+absl::Status CheckConfiguration(std::shared_ptr<const cluster::PairKey>* key) {
+  if (FLAGS_name.empty() || FLAGS_volume.empty() || FLAGS_address.empty()) {
+    return absl::InvalidArgumentError("--name, --volume and --address are required (see --help)");
+  }
+  if (!FLAGS_partner.empty()) {
+    if (FLAGS_partner == FLAGS_name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--partner=", FLAGS_partner, " is this filer's own --name; name the other filer"));
+    }
+    if (FLAGS_partner_volume.empty()) {
+      return absl::InvalidArgumentError("--partner needs --partner_volume");
+    }
+    if (SameVolume(FLAGS_volume, FLAGS_partner_volume)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--partner_volume=", FLAGS_partner_volume, " is the same volume as --volume=",
+          FLAGS_volume, "; each filer of a pair has its own volume"));
+    }
+  }
+  if (!FLAGS_hosts_file.empty()) {
+    if (access(FLAGS_hosts_file.c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--hosts_file=", FLAGS_hosts_file, ": cannot read it: ", strerror(errno)));
+    }
+    transport::NameResolver resolver(FLAGS_hosts_file);
+    if (!resolver.Resolve(FLAGS_name).ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--name=", FLAGS_name, " is not in --hosts_file=", FLAGS_hosts_file,
+                       " (clients and the partner find this filer by its name there)"));
+    }
+  }
+  if (!FLAGS_pair_key_file.empty() && FLAGS_interconnect_trusted) {
+    return absl::InvalidArgumentError(
+        "--pair_key_file and --interconnect_trusted exclude each other; give one");
+  }
+  if (!FLAGS_partner.empty() && FLAGS_pair_key_file.empty() && !FLAGS_interconnect_trusted) {
+    return absl::InvalidArgumentError(
+        "--partner needs --pair_key_file=FILE (a secret both filers share, e.g. `openssl rand "
+        "-hex 32 > FILE; chmod 600 FILE`), or --interconnect_trusted on a private link");
+  }
+  if (!FLAGS_pair_key_file.empty()) {
+    absl::StatusOr<cluster::PairKey> loaded = cluster::LoadPairKeyFile(FLAGS_pair_key_file);
+    if (!loaded.ok()) return absl::InvalidArgumentError(loaded.status().message());
+    *key = std::make_shared<const cluster::PairKey>(std::move(*loaded));
+  }
+  return absl::OkStatus();
+}
+
 int Format() {
   storage::FormatOptions o;
   o.label = FLAGS_format_label.empty() ? FLAGS_name : FLAGS_format_label;
@@ -141,16 +304,28 @@ int Format() {
   return 0;
 }
 
-int Main(cluster::FenceGuard* guard) {
+// Says, once at start, how many rdma connections the memlock limit leaves room for and what to
+// raise: under a limit, a connection the limit cannot pin is refused, and direct transfers
+// whose staging cannot be pinned are copied through message buffers (slower).
+void CheckMemlockLimit() {
+  const transport::MemlockLimit limit = transport::GetMemlockLimit();
+  if (limit.unlimited) return;
+  const uint64_t per_connection =
+      transport::rdma::RdmaConnection::MessageBufferBytes(transport::FabricOptions());
+  const uint64_t staging = uint64_t{1} << 20;
+  LOG(WARNING) << "memlock limit: " << transport::DescribeMemlockLimit(limit)
+               << "; each rdma connection pins " << (per_connection + 1023) / 1024
+               << " KiB of message buffers, so about " << limit.limit_bytes / per_connection
+               << " connections fit (the interconnect's included), "
+               << limit.limit_bytes / (per_connection + staging)
+               << " with a 1 MiB staging buffer each; connections beyond are refused and "
+               << "direct transfers copied; " << transport::kMemlockAdvice;
+}
+
+int Main(cluster::FenceGuard* guard, std::shared_ptr<const cluster::PairKey> pair_key) {
   if (FLAGS_format) {
     if (FLAGS_volume.empty()) return Fatal("--format needs --volume=DEVICE");
     return Format();
-  }
-  if (FLAGS_name.empty() || FLAGS_volume.empty() || FLAGS_address.empty()) {
-    return Fatal("--name, --volume and --address are required (see --help)");
-  }
-  if (!FLAGS_partner.empty() && FLAGS_partner_volume.empty()) {
-    return Fatal("--partner needs --partner_volume");
   }
   sigset_t signals;
   sigemptyset(&signals);
@@ -164,6 +339,7 @@ int Main(cluster::FenceGuard* guard) {
   absl::StatusOr<std::unique_ptr<transport::Fabric>> admin_fabric = transport::CreateFabric("tcp");
   if (!admin_fabric.ok()) return Fatal(admin_fabric.status().ToString());
   transport::NameResolver resolver(FLAGS_hosts_file);
+  if ((*fabric)->name() == "rdma") CheckMemlockLimit();
 
   cluster::PairOptions options;
   options.name = FLAGS_name;
@@ -174,6 +350,13 @@ int Main(cluster::FenceGuard* guard) {
   options.primary_discriminator = static_cast<uint16_t>(FLAGS_primary_discriminator);
   options.secondary_discriminator = static_cast<uint16_t>(FLAGS_secondary_discriminator);
   options.interconnect_discriminator = static_cast<uint16_t>(FLAGS_interconnect_discriminator);
+  options.pair_key = std::move(pair_key);
+  if (!FLAGS_partner.empty() && options.pair_key == nullptr) {
+    LOG(WARNING) << "the interconnect is unauthenticated (--interconnect_trusted): any host "
+                 << "that reaches " << FLAGS_address << ":" << FLAGS_interconnect_discriminator
+                 << " can make " << FLAGS_name << " take over its partner's volume or give up "
+                 << "its own; use --pair_key_file unless no other host can reach that link";
+  }
   options.heartbeat_interval = absl::Milliseconds(FLAGS_heartbeat_interval_ms);
   options.heartbeat_misses = static_cast<int>(FLAGS_heartbeat_misses);
   options.auto_giveback = FLAGS_auto_giveback;
@@ -188,6 +371,27 @@ int Main(cluster::FenceGuard* guard) {
   }
   options.service.inline_threshold = FLAGS_inline_threshold;
   options.service.durable = FLAGS_durable;
+  absl::StatusOr<filer::ExportPolicy> exports = filer::ExportPolicy::Parse(FLAGS_exports);
+  if (!exports.ok()) return Fatal(absl::StrCat("--exports: ", exports.status().message()));
+  absl::StatusOr<filer::ExportPolicy> partner_exports = filer::ExportPolicy::Parse(
+      FLAGS_partner_exports.empty() ? FLAGS_exports : FLAGS_partner_exports);
+  if (!partner_exports.ok()) {
+    return Fatal(absl::StrCat("--partner_exports: ", partner_exports.status().message()));
+  }
+  options.service.exports = *exports;
+  options.partner_exports = *partner_exports;
+  options.service.allow_setid = FLAGS_allow_setid;
+  if (FLAGS_max_connections == 0 || FLAGS_max_sessions == 0 || FLAGS_session_lease_ms == 0 ||
+      FLAGS_max_inflight_per_session == 0 || FLAGS_max_inflight_per_session > 64) {
+    return Fatal(
+        "--max_connections, --max_sessions and --session_lease_ms must be positive, "
+        "--max_inflight_per_session 1..64");
+  }
+  options.service.limits.max_connections = FLAGS_max_connections;
+  options.service.limits.max_sessions = FLAGS_max_sessions;
+  options.service.limits.max_inflight_per_session = FLAGS_max_inflight_per_session;
+  options.service.limits.session_lease = absl::Milliseconds(FLAGS_session_lease_ms);
+  options.service.limits.idle_timeout = absl::Milliseconds(FLAGS_idle_timeout_ms);
 #ifdef VIFILER_TEST_HOOKS
   options.service.test_only_die_after_mutations = FLAGS_test_only_die_after_mutations;
   options.service.test_only_die_after_syscall = FLAGS_test_only_die_after_syscall;
@@ -232,11 +436,13 @@ int Main(cluster::FenceGuard* guard) {
 }  // namespace vifiler
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
-      "vifilerd --name=NAME --volume=DIR --address=ADDR [--partner=NAME --partner_volume=DIR] "
-      "[flags]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  vifiler::tools::ParseToolCommandLine(vifiler::kUsage, &argc, &argv);
   FLAGS_logtostderr = true;
+  std::shared_ptr<const vifiler::cluster::PairKey> pair_key;
+  if (!FLAGS_format) {
+    absl::Status config = vifiler::CheckConfiguration(&pair_key);
+    if (!config.ok()) return vifiler::Fatal(std::string(config.message()));
+  }
   // The fence guard is forked before any thread exists (glog and gflags start none).
   std::unique_ptr<vifiler::cluster::FenceGuard> guard;
   if (!FLAGS_format) {
@@ -256,7 +462,8 @@ int main(int argc, char** argv) {
     guard = std::move(*spawned);
   }
   google::InitGoogleLogging(argv[0]);
-  const int rc = vifiler::Main(guard.get());
+  vifiler::tools::RouteLogToGlog();
+  const int rc = vifiler::Main(guard.get(), std::move(pair_key));
   if (guard != nullptr) guard->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
   return rc;
 }

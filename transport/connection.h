@@ -28,6 +28,17 @@ struct RemoteBuffer {
   uint32_t length = 0;
 };
 
+// What a registration is for. Each use grants only the access rights it needs (rdma: the
+// ibv_reg_mr access flags), so memory the process may not write (a PROT_READ mapping,
+// .rodata, a file mapped read-only) can be registered for every use that only reads it.
+enum class Access {
+  kLocalSource,   // the local side of WriteRemote: only read, by this side's device
+  kLocalSink,     // the local side of ReadRemote (or of either): written by this side's device
+  kRemoteSource,  // read by the peer's ReadRemote (a direct write's source)
+  kRemoteSink,    // written by the peer's WriteRemote (a direct read's sink)
+  kRemoteAny,     // read and written by the peer
+};
+
 // Memory registered with one connection. Owned by the caller of RegisterMemory; must be
 // destroyed before the connection and must not be freed while an operation uses it.
 // Destroying it revokes remote access.
@@ -69,7 +80,7 @@ inline constexpr uint16_t kPurposeBenchmark = 4;
 //    or handed to the fabric in order ahead of any later Send (write): a message sent after
 //    WriteRemote returns is delivered only after the written data is in the peer's memory.
 //  - The passive side of a one-sided operation needs no action from the peer application; it
-//    is served against memory the peer registered with allow_remote.
+//    is served against memory the peer registered for that remote use (Access).
 //  - Every blocking call takes a deadline: DeadlineExceededError when it passes.
 //  - After Close() or a fabric error every pending and later call fails with
 //    UnavailableError; Close() is idempotent and may be called from any thread.
@@ -82,10 +93,12 @@ class Connection {
   virtual absl::Status Send(absl::string_view message, absl::Time deadline) = 0;
   virtual absl::StatusOr<std::string> Receive(absl::Time deadline) = 0;
 
-  // Registers [data, data + size). With allow_remote the peer may read and write it with
-  // one-sided operations using Describe().
+  // Registers [data, data + size) for `access` (the peer may use Describe() for the remote
+  // uses). A failure is local to this process (the memory may not be pinned with those rights,
+  // or the memlock limit is reached: ResourceExhausted, naming the limit): the connection
+  // stays usable, and the copying calls below work without a registration.
   virtual absl::StatusOr<std::unique_ptr<MemoryRegion>> RegisterMemory(void* data, size_t size,
-                                                                       bool allow_remote) = 0;
+                                                                       Access access) = 0;
 
   // Copies local[local_offset, +length) into the peer's remote buffer at remote_offset.
   virtual absl::Status WriteRemote(const MemoryRegion& local, size_t local_offset,
@@ -95,6 +108,14 @@ class Connection {
   virtual absl::Status ReadRemote(const MemoryRegion& local, size_t local_offset,
                                   const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                                   absl::Time deadline) = 0;
+
+  // WriteRemote and ReadRemote from or into memory that is not registered: the bytes are
+  // copied through the connection's own registered message buffers, in pieces. The fallback
+  // when RegisterMemory fails; it pins nothing more.
+  virtual absl::Status WriteRemoteCopy(absl::string_view local, const RemoteBuffer& remote,
+                                       uint64_t remote_offset, absl::Time deadline) = 0;
+  virtual absl::Status ReadRemoteCopy(char* local, size_t length, const RemoteBuffer& remote,
+                                      uint64_t remote_offset, absl::Time deadline) = 0;
 
   virtual void Close() = 0;
   virtual bool IsOpen() const = 0;

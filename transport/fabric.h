@@ -48,7 +48,8 @@ class Listener {
 
 // Thread-safe. Connect errors say what happened: UnavailableError for refused/rejected/
 // unreachable (with the reason), DeadlineExceededError for timeouts, InvalidArgumentError for
-// bad endpoints or identities.
+// bad endpoints or identities, FailedPreconditionError when this host cannot use the fabric at
+// all (rdma without an RDMA stack or device). The last two do not go away by retrying.
 class Fabric {
  public:
   virtual ~Fabric() = default;

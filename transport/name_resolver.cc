@@ -64,6 +64,11 @@ absl::StatusOr<std::string> NameResolver::Resolve(absl::string_view name) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* result = nullptr;
   int rc = getaddrinfo(key.c_str(), nullptr, &hints, &result);
+  if (rc == EAI_AGAIN) {
+    // The resolver could not answer now (no DNS server reachable): asking again may work.
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve '", key, "' with the system resolver: ", gai_strerror(rc)));
+  }
   if (rc != 0 || result == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("cannot resolve '", key, "' with the system resolver: ", gai_strerror(rc)));

@@ -25,8 +25,10 @@ class NameResolver {
   // hosts_file empty: use the system resolver.
   explicit NameResolver(std::string hosts_file = "") : hosts_file_(std::move(hosts_file)) {}
 
-  // NotFoundError naming the source consulted when the name does not resolve. A name that
-  // already is a numeric address resolves to itself.
+  // NotFoundError naming the source consulted when the name does not resolve: the hosts file
+  // is missing or unreadable, or lacks the name, or the system resolver says there is no such
+  // name. UnavailableError when the system resolver cannot answer now (EAI_AGAIN), which a
+  // later call may not repeat. A name that already is a numeric address resolves to itself.
   absl::StatusOr<std::string> Resolve(absl::string_view name);
 
   const std::string& hosts_file() const { return hosts_file_; }

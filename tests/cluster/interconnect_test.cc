@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cluster/interconnect_message.h"
+#include "cluster/pair_key.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "transport/connection.h"
@@ -276,6 +277,7 @@ class InterconnectTest : public ::testing::Test {
     options.partner_name = partner;
     options.partner_discriminator = partner_discriminator;
     options.heartbeat_interval = interval_;
+    options.key = key_;
     return options;
   }
 
@@ -317,6 +319,9 @@ class InterconnectTest : public ::testing::Test {
   std::unique_ptr<transport::Fabric> fabric_;
   std::string dir_;
   std::unique_ptr<transport::NameResolver> resolver_;
+  // Both sides authenticate with this key unless a test says otherwise.
+  std::shared_ptr<const PairKey> key_ =
+      std::make_shared<const PairKey>(*PairKey::FromSecret(std::string(32, 'k')));
   Side a_;
   Side b_;
 };
@@ -517,6 +522,16 @@ TEST_F(InterconnectTest, StrangersAreClosedAndDoNotDisturbThePair) {
     ASSERT_TRUE((*connection)->Send("garbage!", absl::Now() + absl::Seconds(5)).ok());
     ExpectClosedByPeer(connection->get());
   }
+  {  // Right purpose, well-formed unauthenticated message in the partner's name.
+    auto connection = fabric_->Connect(target, interconnect, absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    InterconnectMessage m;
+    m.type = InterconnectMessageType::kFailing;
+    m.sender = "filer-a";
+    ASSERT_TRUE(
+        (*connection)->Send(EncodeInterconnectMessage(m), absl::Now() + absl::Seconds(5)).ok());
+    ExpectClosedByPeer(connection->get());
+  }
   {  // Right purpose, well-formed message from a filer that is not the partner.
     auto connection = fabric_->Connect(target, interconnect, absl::Now() + absl::Seconds(5));
     ASSERT_TRUE(connection.ok()) << connection.status();
@@ -535,6 +550,67 @@ TEST_F(InterconnectTest, StrangersAreClosedAndDoNotDisturbThePair) {
     absl::SleepFor(interval_);
     EXPECT_TRUE(PairHealthy());
   }
+}
+
+// Without a key on either side (--interconnect_trusted) the link works as before.
+TEST_F(InterconnectTest, TrustedSidesTalkWithoutAKey) {
+  a_.options.key = nullptr;
+  b_.options.key = nullptr;
+  StartPair();
+  ASSERT_TRUE(WaitUntil([&] { return PairHealthy(); }, kSettle));
+  EXPECT_TRUE(WaitUntil([&] { return !a_.inbox.messages().empty(); }, kSettle));
+}
+
+// Sides with different keys, or one without a key, never hear each other.
+TEST_F(InterconnectTest, MismatchedKeysNeverConnect) {
+  for (int variant = 0; variant < 2; ++variant) {
+    b_.options.key =
+        variant == 0 ? std::make_shared<const PairKey>(*PairKey::FromSecret(std::string(32, 'x')))
+                     : nullptr;
+    StartPair();
+    absl::SleepFor(20 * interval_);
+    EXPECT_FALSE(a_.interconnect->connected()) << variant;
+    // (Without a key b cannot tell: its connections stand until a closes them.)
+    if (variant == 0) {
+      EXPECT_FALSE(b_.interconnect->connected());
+    }
+    EXPECT_EQ(a_.interconnect->SinceLastHeard(), absl::InfiniteDuration()) << variant;
+    EXPECT_EQ(b_.interconnect->SinceLastHeard(), absl::InfiniteDuration()) << variant;
+    EXPECT_TRUE(a_.inbox.messages().empty());
+    EXPECT_TRUE(b_.inbox.messages().empty());
+    a_.interconnect->Stop();
+    b_.interconnect->Stop();
+  }
+}
+
+// Connections that never authenticate, more than the listener keeps, do not displace the
+// partner's authenticated one.
+TEST_F(InterconnectTest, UnauthenticatedConnectionsDoNotDisplaceThePartner) {
+  StartPair();
+  ASSERT_TRUE(WaitUntil([&] { return PairHealthy(); }, kSettle));
+  const uint64_t made = a_.interconnect->connections_made();
+  transport::PeerIdentity interconnect;
+  interconnect.identity = "filer-a";
+  interconnect.purpose = transport::kPurposeInterconnect;
+  std::vector<std::unique_ptr<transport::Connection>> idle;
+  for (size_t i = 0; i < 2 * kMaxInboundConnections; ++i) {
+    auto connection =
+        fabric_->Connect(EndpointOf(b_), interconnect, absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    idle.push_back(std::move(*connection));
+  }
+  // a's outgoing connection (b's authenticated inbound one) stayed up throughout.
+  for (int i = 0; i < 10; ++i) {
+    absl::SleepFor(interval_);
+    EXPECT_TRUE(a_.interconnect->connected());
+    EXPECT_TRUE(PairHealthy());
+  }
+  // Each is closed once its handshake is overdue, long before the idle timeout.
+  const absl::Time closing = absl::Now();
+  for (const auto& connection : idle) ExpectClosedByPeer(connection.get());
+  EXPECT_LT(absl::Now() - closing, b_.interconnect->IdleTimeout());
+  EXPECT_TRUE(PairHealthy());
+  EXPECT_EQ(a_.interconnect->connections_made(), made) << "a had to redial";
 }
 
 }  // namespace

@@ -122,6 +122,66 @@ TEST(PairStateMachineTest, GivebackOnRequestOrAutomaticallyAfterTheDelay) {
   EXPECT_EQ(DecidePairAction(in, config).action, PairAction::kNone);
 }
 
+TEST(PairStateMachineTest, AnAdminGivebackWaitsForAPartnerHeardWaitingForIt) {
+  PairInputs in = Serving();
+  in.holds_partner = true;
+  in.partner_state = FilerState::kWaitingForGiveback;
+  in.admin_giveback = true;
+  in.since_heard = absl::Seconds(1);  // restarted, its interconnect not up (yet)
+  in.partner_storage_silence = absl::InfiniteDuration();
+  PairDecision d = DecidePairAction(in, PairConfig());
+  EXPECT_EQ(d.action, PairAction::kNone);
+  EXPECT_NE(d.giveback_blocked.find("not heard on the interconnect"), std::string::npos)
+      << d.giveback_blocked;
+  in.since_heard = absl::Milliseconds(50);
+  in.partner_state = FilerState::kStarting;  // heard, but not ready to take its volume
+  d = DecidePairAction(in, PairConfig());
+  EXPECT_EQ(d.action, PairAction::kNone);
+  EXPECT_NE(d.giveback_blocked.find("starting"), std::string::npos) << d.giveback_blocked;
+  in.partner_state = FilerState::kWaitingForGiveback;
+  d = DecidePairAction(in, PairConfig());
+  EXPECT_EQ(d.action, PairAction::kGiveBack);
+  EXPECT_TRUE(d.giveback_blocked.empty());
+}
+
+TEST(PairStateMachineTest, AVolumeJustRelinquishedIsLeftToThePartner) {
+  // Released for an administrative takeover; the partner has not claimed it yet.
+  PairInputs in = Serving();
+  in.holds_own = false;
+  in.own_record = OwnRecord::kFree;
+  in.since_relinquished = absl::Milliseconds(40);
+  EXPECT_EQ(Act(in), PairAction::kNone);
+  // The partner never took it (it died meanwhile): after the grace it is reclaimed.
+  in.since_relinquished = absl::Seconds(6);
+  EXPECT_EQ(Act(in), PairAction::kReclaimOwn);
+  // Released without a relinquish (a giveback): reclaimed at once.
+  in.since_relinquished = absl::InfiniteDuration();
+  EXPECT_EQ(Act(in), PairAction::kReclaimOwn);
+}
+
+TEST(PairStateMachineTest, APartnerJustGivenItsVolumeBackIsNotTakenOverOnAPause) {
+  // The partner took its volume back a moment ago and is claiming it (its mailbox does not
+  // move yet); its interconnect pauses.
+  PairInputs in = Serving();
+  in.since_gave_back = absl::Seconds(1);
+  in.since_heard = absl::Seconds(1);
+  in.partner_storage_silence = absl::InfiniteDuration();
+  EXPECT_EQ(Act(in), PairAction::kNone);
+  // Once claimed, its mailbox moves: the usual rule (silent on both) applies.
+  in.partner_storage_silence = absl::Milliseconds(50);
+  EXPECT_EQ(Act(in), PairAction::kNone);
+  in.partner_storage_silence = absl::Seconds(1);
+  EXPECT_EQ(Act(in), PairAction::kTakeOverPartner);
+  // Never claimed: after the grace it is dead like any silent partner.
+  in.partner_storage_silence = absl::InfiniteDuration();
+  in.since_gave_back = absl::Seconds(6);
+  EXPECT_EQ(Act(in), PairAction::kTakeOverPartner);
+  // FAILING needs no grace.
+  in.since_gave_back = absl::Seconds(1);
+  in.partner_failing = true;
+  EXPECT_EQ(Act(in), PairAction::kTakeOverPartner);
+}
+
 TEST(PairStateMachineTest, FailedVolumesAreDroppedFirstAndHaltBeatsEverything) {
   PairInputs in = Serving();
   in.holds_partner = true;

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "filer/sequence_window.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "storage/memory_disk.h"
@@ -69,12 +71,13 @@ class Guard {
 class Owner {
  public:
   Owner(const std::string& root, const std::shared_ptr<storage::MemoryDisk>& disk, uint64_t epoch,
-        Guard* guard) {
+        Guard* guard, Limits limits = Limits()) {
     auto volume = Volume::Open(root);
     EXPECT_TRUE(volume.ok()) << volume.status();
     ServiceOptions o;
     o.filer_name = "filer-test";
     o.epoch = epoch;
+    o.limits = limits;
     auto service = VolumeService::Open(std::move(*volume), disk->Open(), o,
                                        [guard] { return guard->Check(); });
     EXPECT_TRUE(service.ok()) << service.status();
@@ -91,6 +94,7 @@ class Owner {
     h.session_id = session_;
     h.slot = slot;
     h.sequence = sequence;
+    h.flags = flags_;
     std::string out;
     VolumeService::Channel channel(nullptr);
     absl::Status s = service_->Handle(&channel, protocol::EncodeMessage(h, body), &out);
@@ -112,13 +116,21 @@ class Owner {
     protocol::SessionCreateReply created;
     ASSERT_TRUE(protocol::DecodeMessageBody(out, &created).ok());
     session_ = created.session_id;
+    slots_ = created.slots;
     root_ = created.root;
   }
   const protocol::FileHandle& root() const { return root_; }
+  uint64_t session() const { return session_; }
+  void set_session(uint64_t session) { session_ = session; }
+  // Flags of the requests sent from now on (kFlagReplay: a resend).
+  void set_flags(uint32_t flags) { flags_ = flags; }
+  uint32_t granted_slots() const { return slots_; }
 
  private:
   std::unique_ptr<VolumeService> service_;
   uint64_t session_ = 0;
+  uint32_t flags_ = 0;
+  uint32_t slots_ = 0;
   protocol::FileHandle root_;
 };
 
@@ -129,6 +141,12 @@ class ServiceTest : public ::testing::Test {
   std::shared_ptr<storage::MemoryDisk> disk_ = storage::MemoryDisk::Create(1 << 20);
   Guard guard_;
 };
+
+protocol::GetAttrRequest GetAttrOf(const protocol::FileHandle& handle) {
+  protocol::GetAttrRequest r;
+  r.handle = handle;
+  return r;
+}
 
 protocol::MkdirRequest MkdirOf(const protocol::FileHandle& root, const std::string& name) {
   protocol::MkdirRequest r;
@@ -364,6 +382,215 @@ TEST_F(ServiceTest, ConcurrentExclusiveCreatesOfOneNameSucceedOnce) {
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(exists, kThreads - 1);
   EXPECT_GT(a.service()->counters().log.batches, 0u);
+}
+
+// Issue 11: a sequence far ahead of a slot's last one is refused without being recorded, so it
+// cannot make the client's later requests misordered (before: 2^64 - 1 poisoned the slot for
+// good, across restarts, since the log recorded it).
+TEST_F(ServiceTest, SequenceOutOfTheWindowIsRefusedAndNotRecorded) {
+  // Sequences as the client library numbers them: from its clock.
+  const uint64_t first = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 10;
+  protocol::MessageHeader h;
+  {
+    Owner a(dir_.path(), disk_, 1, &guard_);
+    a.OpenSession("victim");
+    ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, UINT64_MAX, MkdirOf(a.root(), "evil"), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kSequenceMisordered) << protocol::ErrorCodeName(h.status);
+    EXPECT_FALSE(Exists("evil")) << "a request out of the window executed";
+    ASSERT_TRUE(a.Call(Opcode::kGetAttr, 1, UINT64_MAX - 5, GetAttrOf(a.root()), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kSequenceMisordered);
+    // The client's own requests go on, on both slots.
+    ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, first + 1, MkdirOf(a.root(), "one"), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+    ASSERT_TRUE(a.Call(Opcode::kGetAttr, 1, first + 1, GetAttrOf(a.root()), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+    // Small sequences still work, and so does a step within the window.
+    ASSERT_TRUE(a.Call(Opcode::kGetAttr, 2, 1, GetAttrOf(a.root()), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kOk);
+    ASSERT_TRUE(a.Call(Opcode::kGetAttr, 2, 1 + kSequenceWindow, GetAttrOf(a.root()), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kOk);
+    // The poisoned value again, after the slot has a recorded reply: still refused.
+    ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, UINT64_MAX, MkdirOf(a.root(), "evil"), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kSequenceMisordered);
+    EXPECT_FALSE(Exists("evil"));
+  }
+  // After a restart (the next owner recovers the reply log), the client goes on where it was.
+  Owner b(dir_.path(), disk_, 2, &guard_);
+  b.OpenSession("victim");
+  ASSERT_TRUE(b.Call(Opcode::kMkdir, 0, first + 1, MkdirOf(b.root(), "one"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk);
+  EXPECT_TRUE(h.flags & protocol::kFlagReplay) << "the recorded reply was lost";
+  ASSERT_TRUE(b.Call(Opcode::kMkdir, 0, first + 2, MkdirOf(b.root(), "two"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+  EXPECT_TRUE(Exists("two"));
+}
+
+TEST(SequenceWindowTest, Bounds) {
+  const absl::Time now = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  const uint64_t clock_start = static_cast<uint64_t>(absl::ToUnixMicros(now)) << 10;
+  EXPECT_TRUE(SequenceInWindow(0, 1, now));
+  EXPECT_TRUE(SequenceInWindow(5, 3, now));  // below: the reply cache decides
+  EXPECT_TRUE(SequenceInWindow(0, kSequenceWindow, now));
+  EXPECT_TRUE(SequenceInWindow(0, clock_start, now));
+  EXPECT_TRUE(SequenceInWindow(clock_start, clock_start + 1, now));
+  EXPECT_TRUE(SequenceInWindow(0, SequenceCeiling(now), now));
+  EXPECT_FALSE(SequenceInWindow(0, SequenceCeiling(now) + 1, now));
+  EXPECT_FALSE(SequenceInWindow(clock_start, UINT64_MAX, now));
+  EXPECT_FALSE(SequenceInWindow(0, UINT64_MAX, now));
+  EXPECT_TRUE(SequenceInWindow(UINT64_MAX - 1, UINT64_MAX, now));  // one step: in the window
+  EXPECT_GE(SequenceCeiling(now), clock_start + (uint64_t{3600} * 1000000 << 10));
+}
+
+// ---- Sessions and leases (issue 13)
+
+Limits ShortLease() {
+  Limits limits;
+  limits.session_lease = absl::Milliseconds(200);
+  return limits;
+}
+
+// Waits until the service dropped every client (its sweeper runs a few times per lease).
+bool WaitNoClients(VolumeService* service) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (service->counters().live_clients == 0) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(ServiceTest, ReadOnlyClientsWriteNothingToTheReplyLogAndExpire) {
+  Owner a(dir_.path(), disk_, 1, &guard_, ShortLease());
+  for (int i = 0; i < 50; ++i) {
+    a.OpenSession(absl::StrCat("reader-", i));
+    protocol::MessageHeader h;
+    ASSERT_TRUE(a.Call(Opcode::kGetAttr, 0, 1, GetAttrOf(a.root()), &h).ok());
+    EXPECT_EQ(h.status, ErrorCode::kOk);
+  }
+  EXPECT_EQ(a.service()->counters().live_clients, 50u);
+  EXPECT_EQ(a.service()->counters().log.entries_written, 0u) << "a read recorded something";
+  ASSERT_TRUE(WaitNoClients(a.service()));
+  EXPECT_EQ(a.service()->counters().expired_clients, 50u);
+  EXPECT_EQ(a.service()->counters().live_sessions, 0u);
+}
+
+TEST_F(ServiceTest, AReplayAfterTheLeaseExpiredIsRefusedNotExecutedAgain) {
+  Owner a(dir_.path(), disk_, 1, &guard_, ShortLease());
+  a.OpenSession("client-1");
+  const uint64_t old_session = a.session();
+  protocol::MessageHeader h;
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+  ASSERT_EQ(h.status, ErrorCode::kOk);
+  ASSERT_TRUE(fs::remove(dir_.path() + "/d"));  // so that a second mkdir would succeed
+  EXPECT_GT(a.service()->counters().log.live_entries, 0u);
+  ASSERT_TRUE(WaitNoClients(a.service()));
+  // Its reply is gone; what is left is the slot's last sequence, one small record.
+  EXPECT_EQ(a.service()->counters().log.live_entries, 1u);
+
+  // The old session is known to have expired.
+  a.set_flags(protocol::kFlagReplay);
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kSessionExpired) << protocol::ErrorCodeName(h.status);
+  // A new session does not make the replay executable.
+  a.OpenSession("client-1");
+  EXPECT_NE(a.session(), old_session);
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kSessionExpired) << protocol::ErrorCodeName(h.status);
+  EXPECT_FALSE(Exists("d")) << "the replayed mkdir ran a second time";
+  // A replayed read is harmless and served; a new request executes.
+  ASSERT_TRUE(a.Call(Opcode::kGetAttr, 1, 9, GetAttrOf(a.root()), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk);
+  a.set_flags(0);
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 6, MkdirOf(a.root(), "e"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk);
+  EXPECT_EQ(a.service()->counters().expired_replays, 2u);
+}
+
+TEST_F(ServiceTest, AReplayWithinTheLeaseIsAnsweredFromTheCache) {
+  Owner a(dir_.path(), disk_, 1, &guard_, ShortLease());
+  a.OpenSession("client-1");
+  protocol::MessageHeader h;
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+  a.OpenSession("client-1");  // reconnected at once
+  a.set_flags(protocol::kFlagReplay);
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+  EXPECT_TRUE(h.flags & protocol::kFlagReplay);
+}
+
+TEST_F(ServiceTest, AReplayOfAClientThisVolumeNeverRecordedIsExecuted) {
+  // The client's first mutation was in flight when its filer stopped (NOT_OWNER, or a crash
+  // before anything was recorded): the next owner runs the replay.
+  Owner a(dir_.path(), disk_, 1, &guard_, ShortLease());
+  a.OpenSession("client-1");
+  a.set_flags(protocol::kFlagReplay);
+  protocol::MessageHeader h;
+  ASSERT_TRUE(a.Call(Opcode::kMkdir, 2, 7, MkdirOf(a.root(), "d"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+  EXPECT_TRUE(Exists("d"));
+}
+
+TEST_F(ServiceTest, ExpiredStateStaysGoneForTheNextOwner) {
+  {
+    Owner a(dir_.path(), disk_, 1, &guard_, ShortLease());
+    a.OpenSession("client-1");
+    protocol::MessageHeader h;
+    ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 5, MkdirOf(a.root(), "d"), &h).ok());
+    ASSERT_TRUE(WaitNoClients(a.service()));
+  }
+  Owner b(dir_.path(), disk_, 2, &guard_, ShortLease());
+  EXPECT_EQ(b.service()->counters().live_clients, 0u);
+  b.OpenSession("client-1");
+  b.set_flags(protocol::kFlagReplay);
+  protocol::MessageHeader h;
+  ASSERT_TRUE(b.Call(Opcode::kMkdir, 0, 5, MkdirOf(b.root(), "d"), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kSessionExpired) << protocol::ErrorCodeName(h.status);
+}
+
+TEST_F(ServiceTest, ClientsWithStateKeepTheirLeaseAcrossATakeover) {
+  {
+    Owner a(dir_.path(), disk_, 1, &guard_);
+    a.OpenSession("writer");
+    protocol::MessageHeader h;
+    protocol::CreateRequest c;
+    c.dir = a.root();
+    c.name = "f";
+    c.mode = 0644;
+    std::string out;
+    ASSERT_TRUE(a.Call(Opcode::kCreate, 0, 5, c, &h, &out).ok());
+    ASSERT_EQ(h.status, ErrorCode::kOk);
+  }
+  Owner b(dir_.path(), disk_, 2, &guard_);
+  EXPECT_EQ(b.service()->counters().live_clients, 1u);
+  b.OpenSession("writer");
+  b.set_flags(protocol::kFlagReplay);
+  protocol::CreateRequest c;
+  c.dir = b.root();
+  c.name = "f";
+  c.mode = 0644;
+  protocol::MessageHeader h;
+  ASSERT_TRUE(b.Call(Opcode::kCreate, 0, 5, c, &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
+  EXPECT_TRUE(h.flags & protocol::kFlagReplay) << "answered from the reply log";
+}
+
+TEST_F(ServiceTest, SessionAndInflightLimits) {
+  Limits limits;
+  limits.max_sessions = 2;
+  limits.max_inflight_per_session = 3;
+  Owner a(dir_.path(), disk_, 1, &guard_, limits);
+  a.OpenSession("one");
+  EXPECT_EQ(a.granted_slots(), 3u) << "asked for 8";
+  a.OpenSession("two");
+  protocol::SessionCreateRequest r;
+  r.client_id = "three";
+  r.slots = 8;
+  protocol::MessageHeader h;
+  ASSERT_TRUE(a.Call(Opcode::kSessionCreate, 0, 0, r, &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kBusy);
+  a.OpenSession("one");  // a known client is never refused
+  ASSERT_TRUE(a.Call(Opcode::kGetAttr, 3, 1, GetAttrOf(a.root()), &h).ok());
+  EXPECT_EQ(h.status, ErrorCode::kBadSlot);
 }
 
 }  // namespace

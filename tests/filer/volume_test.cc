@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "filer/fd_cache.h"
 #include "filer/generation.h"
 #include "filer/names.h"
@@ -854,6 +855,50 @@ TEST_P(VolumeTest, SymlinkedIntermediateDirectoryBreaksResolution) {
   ASSERT_EQ(WriteCode(f, 0, "INSIDE"), ErrorCode::kOk);
   EXPECT_EQ(ReadFileOutside(Path("d.moved/f")), "INSIDE");
   EXPECT_EQ(ReadFileOutside(outside.path() + "/d/f"), "outside");
+}
+
+// Issue 11: a descriptor cached while a file was inside the volume must not keep serving it
+// once a local user moved it, or a directory above it, out of the volume.
+TEST_P(VolumeTest, HandlesOfObjectsMovedOutOfTheVolumeTurnStale) {
+  TempDir outside;  // same file system as the volume: rename() works
+  PosixVolume::Options options = DefaultOptions();
+  options.min_rescan_interval = absl::ZeroDuration();
+  OpenVolume(options);
+  const FileHandle d = MakeDir(Root(), "d");
+  const FileHandle f = MakeFile(d, "f");
+  const FileHandle g = MakeFile(Root(), "g");
+  ASSERT_EQ(WriteCode(f, 0, "inside"), ErrorCode::kOk);  // both descriptors now cached
+  ASSERT_EQ(WriteCode(g, 0, "gee"), ErrorCode::kOk);
+  ASSERT_EQ(GetAttrCode(d), ErrorCode::kOk);
+  fs::rename(Path("d"), outside.path() + "/d");
+  fs::rename(Path("g"), outside.path() + "/g");
+
+  std::string data;
+  EXPECT_EQ(ReadCode(f, 0, 100, &data), ErrorCode::kStaleHandle);
+  EXPECT_EQ(WriteCode(f, 0, "OUT"), ErrorCode::kStaleHandle);
+  EXPECT_EQ(ReadCode(g, 0, 100, &data), ErrorCode::kStaleHandle);
+  EXPECT_EQ(WriteCode(g, 0, "OUT"), ErrorCode::kStaleHandle);
+  EXPECT_EQ(GetAttrCode(d), ErrorCode::kStaleHandle);
+  protocol::CreateRequest create;
+  create.dir = d;
+  create.name = "planted";
+  create.mode = 0644;
+  HandleReply reply;
+  EXPECT_EQ(volume_->Create(create, &reply), ErrorCode::kStaleHandle);
+  protocol::MkdirRequest mkdir;
+  mkdir.dir = d;
+  mkdir.name = "planted-dir";
+  mkdir.mode = 0755;
+  EXPECT_EQ(volume_->Mkdir(mkdir, &reply), ErrorCode::kStaleHandle);
+  // Nothing was read or written outside the volume.
+  EXPECT_EQ(ReadFileOutside(outside.path() + "/d/f"), "inside");
+  EXPECT_EQ(ReadFileOutside(outside.path() + "/g"), "gee");
+  EXPECT_EQ(ListOutside(outside.path() + "/d"), std::set<std::string>{"f"});
+
+  // Moved back in, the same handles work again.
+  fs::rename(outside.path() + "/d", Path("d"));
+  ASSERT_EQ(ReadCode(f, 0, 100, &data), ErrorCode::kOk);
+  EXPECT_EQ(data, "inside");
 }
 
 // ---- Handles ----

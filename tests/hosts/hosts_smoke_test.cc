@@ -20,11 +20,14 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/hosts/vm_cluster.h"
+#include "tools/testbed/vm_cluster.h"
 
 namespace vifiler {
 namespace testing {
 namespace {
+
+using testbed::ExecResult;
+using testbed::VmCluster;
 
 constexpr absl::Duration kCommandTimeout = absl::Seconds(60);
 

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -13,12 +14,17 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
-#include "tests/integration/run_command.h"
+#include "tests/integration/raw_session.h"
 #include "tests/integration/test_env.h"
+#include "tools/run_command.h"
 #include "transport/fabric.h"
 
 namespace vifiler {
@@ -183,6 +189,232 @@ TEST_F(FilerTest, FailedGetLeavesTheLocalFileAlone) {
   EXPECT_EQ(now, "fresh");
 }
 
+// ---- the vifiler command line (issue 7)
+
+class CliTest : public FilerTest {
+ protected:
+  void SetUp() override {
+    // Times are shown in local time: pin it for the children.
+    setenv("TZ", "UTC", 1);
+    FilerTest::SetUp();
+  }
+  // Runs `vifiler` against the test filer with args after its flags, standard input from
+  // stdin_path when not empty, output into out_ and err_. Returns the exit code, -1 when it
+  // could not run.
+  int Cli(const std::vector<std::string>& args, const std::string& stdin_path = "") {
+    out_.clear();
+    err_.clear();
+    std::vector<std::string> argv;
+    if (!stdin_path.empty()) argv = {"/bin/sh", "-c", "exec \"$@\" <\"$0\"", stdin_path};
+    argv.insert(argv.end(), {BinaryPath("VIFILER"), "--hosts_file=" + hosts_,
+                             "--fabric=" + fabric_.fabric, "--noenable_failover"});
+    argv.insert(argv.end(), args.begin(), args.end());
+    absl::StatusOr<int> rc = RunCommand(argv, &out_, &err_, absl::Seconds(60));
+    return rc.ok() ? *rc : -1;
+  }
+  // Sets the mtime of path to 2026-12-02 01:23:45 UTC.
+  void SetKnownMtime(Client* c, const std::string& path) {
+    absl::StatusOr<protocol::FileHandle> h = c->Resolve(path);
+    ASSERT_TRUE(h.ok()) << h.status();
+    protocol::SetAttrRequest r;
+    r.handle = *h;
+    r.mask = protocol::kSetMtime;
+    r.mtime_ns = absl::ToUnixNanos(
+        absl::FromCivil(absl::CivilSecond(2026, 12, 2, 1, 23, 45), absl::UTCTimeZone()));
+    ASSERT_TRUE(c->SetAttr(r).ok());
+  }
+  std::string out_, err_;
+};
+
+std::string ReadAll(Client* c, const std::string& path) {
+  auto f = c->Open(path);
+  if (!f.ok()) return "<" + f.status().ToString() + ">";
+  auto attr = f->Stat();
+  if (!attr.ok()) return "<" + attr.status().ToString() + ">";
+  std::string data(attr->size, '\0');
+  auto n = f->Read(0, absl::MakeSpan(data));
+  if (!n.ok()) return "<" + n.status().ToString() + ">";
+  data.resize(*n);
+  return data;
+}
+
+// `put - FILER:/path` takes standard input; `get FILER:/path -` writes the bytes, and only
+// them, to standard output. Binary data larger than one transfer chunk (4 MiB).
+TEST_F(CliTest, PutFromStdinAndGetToStdout) {
+  std::string data = Pattern((5u << 20) + 4099, 11);
+  data[0] = '\0';
+  data[1] = '\n';
+  data[2] = '\r';
+  data.back() = '\xff';
+  const std::string local = dir_ + "/in.bin";
+  {
+    std::ofstream f(local, std::ios::binary);
+    f.write(data.data(), data.size());
+  }
+  ASSERT_EQ(Cli({"put", "-", "filer-a:/from-stdin"}, local), 0) << err_;
+  EXPECT_EQ(out_, "");
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(ReadAll(c.get(), "/from-stdin") == data) << "put - stored other bytes";
+
+  ASSERT_EQ(Cli({"get", "filer-a:/from-stdin", "-"}), 0) << err_;
+  EXPECT_EQ(out_.size(), data.size());
+  EXPECT_TRUE(out_ == data) << "get - wrote other bytes";
+  EXPECT_EQ(err_, "");
+  EXPECT_NE(access((dir_ + "/-").c_str(), F_OK), 0) << "get - made a file named -";
+
+  // Empty standard input: an empty file.
+  ASSERT_EQ(Cli({"put", "-", "filer-a:/empty"}, "/dev/null"), 0) << err_;
+  auto attr = c->Stat("/empty");
+  ASSERT_TRUE(attr.ok()) << attr.status();
+  EXPECT_EQ(attr->size, 0u);
+  ASSERT_EQ(Cli({"get", "filer-a:/empty", "-"}), 0) << err_;
+  EXPECT_EQ(out_, "");
+}
+
+// `mv FILER:/a FILER:/b` renames on the filer (so does the older `mv FILER:/a /b`); a target on
+// another filer is refused before connecting, with the reason, and nothing moves.
+TEST_F(CliTest, MoveRenamesOnTheFilerAndNotAcrossFilers) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  auto f = c->Create("/a");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write(0, "moved").ok());
+  ASSERT_TRUE(c->Mkdir("/dir").ok());
+
+  ASSERT_EQ(Cli({"mv", "filer-a:/a", "filer-a:/dir/b"}), 0) << err_;
+  EXPECT_EQ(client::ErrorCodeOf(c->Stat("/a").status()), ErrorCode::kNoEntry);
+  EXPECT_EQ(ReadAll(c.get(), "/dir/b"), "moved");
+  ASSERT_EQ(Cli({"mv", "filer-a:/dir/b", "/c"}), 0) << err_;
+  EXPECT_EQ(ReadAll(c.get(), "/c"), "moved");
+
+  EXPECT_EQ(Cli({"mv", "filer-a:/c", "filer-b:/c"}), 1);
+  EXPECT_NE(err_.find("filer-b"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("one filer"), std::string::npos) << err_;
+  EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << err_;
+  EXPECT_EQ(ReadAll(c.get(), "/c"), "moved");
+
+  // A missing source: the filer's error, as one line.
+  EXPECT_EQ(Cli({"mv", "filer-a:/nope", "filer-a:/other"}), 1);
+  EXPECT_NE(err_.find("NOT_FOUND"), std::string::npos) << err_;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// `ls -l`: type, size, mtime in local time, name; plain `ls` as before.
+TEST_F(CliTest, LongListingShowsTypeSizeLocalMtimeAndName) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Mkdir("/d").ok());
+  ASSERT_TRUE(c->Mkdir("/d/sub").ok());
+  auto f = c->Create("/d/hello.txt");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write(0, "hello, world").ok());
+  SetKnownMtime(c.get(), "/d/hello.txt");
+  SetKnownMtime(c.get(), "/d/sub");
+
+  ASSERT_EQ(Cli({"ls", "filer-a:/d"}), 0) << err_;
+  EXPECT_EQ(Lines(out_), (std::vector<std::string>{"hello.txt", "sub/"}));
+
+  ASSERT_EQ(Cli({"ls", "-l", "filer-a:/d"}), 0) << err_;
+  std::vector<std::string> lines = Lines(out_);
+  ASSERT_EQ(lines.size(), 2u) << out_;
+  auto sub = c->Stat("/d/sub");
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(lines[0], absl::StrFormat("dir     %12u 2026-12-02 01:23:45 sub", sub->size));
+  EXPECT_EQ(lines[1], "file              12 2026-12-02 01:23:45 hello.txt");
+
+  // Another local time zone shows the same instant in it (when the host has its tzdata).
+  if (access("/usr/share/zoneinfo/Asia/Tokyo", R_OK) == 0) {
+    setenv("TZ", "Asia/Tokyo", 1);
+    ASSERT_EQ(Cli({"ls", "-l", "filer-a:/d"}), 0) << err_;
+    setenv("TZ", "UTC", 1);
+    EXPECT_NE(out_.find("file              12 2026-12-02 10:23:45 hello.txt"), std::string::npos)
+        << out_;
+  }
+
+  // -l belongs to ls.
+  EXPECT_EQ(Cli({"stat", "-l", "filer-a:/d"}), 1);
+  EXPECT_NE(err_.find("-l applies to ls only"), std::string::npos) << err_;
+}
+
+// `stat` shows times readably in local time, not as nanoseconds.
+TEST_F(CliTest, StatShowsReadableTimes) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  auto f = c->Create("/s", 0640);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write(0, "0123456789").ok());
+  SetKnownMtime(c.get(), "/s");
+  auto attr = c->Stat("/s");
+  ASSERT_TRUE(attr.ok());
+
+  ASSERT_EQ(Cli({"stat", "filer-a:/s"}), 0) << err_;
+  EXPECT_NE(out_.find("type: file\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("size: 10\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("mode: 0640\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find(absl::StrCat("file_id: ", attr->file_id, "\n")), std::string::npos) << out_;
+  EXPECT_NE(out_.find("mtime: 2026-12-02 01:23:45\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("ctime: 20"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("atime: 20"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("_ns"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find(std::to_string(attr->mtime_ns)), std::string::npos) << out_;
+}
+
+// Errors are one line "vifiler: CODE: message": no payload type URLs, nothing on stdout.
+TEST_F(CliTest, ErrorsAreOneLineWithoutStatusPayloads) {
+  const std::vector<std::vector<std::string>> failing = {
+      {"stat", "filer-a:/nope"},
+      {"ls", "filer-a:/nope"},
+      {"ls", "-l", "filer-a:/nope"},
+      {"cat", "filer-a:/nope"},
+      {"get", "filer-a:/nope", "-"},
+      {"rm", "filer-a:/nope"},
+      {"put", "/dev/null", "filer-a:/nodir/x"},
+  };
+  for (const std::vector<std::string>& args : failing) {
+    const std::string what = absl::StrJoin(args, " ");
+    EXPECT_EQ(Cli(args), 1) << what;
+    EXPECT_EQ(out_, "") << what;
+    EXPECT_TRUE(absl::StartsWith(err_, "vifiler: NOT_FOUND: /no")) << what << ": " << err_;
+    EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << what << ": " << err_;
+    EXPECT_EQ(err_.find("type."), std::string::npos) << what << ": " << err_;
+    EXPECT_EQ(err_.find('['), std::string::npos) << what << ": " << err_;
+  }
+  // Other errors of the path calls name the path too.
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Mkdir("/full").ok());
+  ASSERT_TRUE(c->Create("/full/file").ok());
+  const std::vector<std::pair<std::vector<std::string>, std::string>> named = {
+      {{"ls", "filer-a:/full/file"}, "vifiler: FAILED_PRECONDITION: /full/file: "},
+      {{"rm", "filer-a:/full"}, "vifiler: FAILED_PRECONDITION: /full: "},
+      {{"mkdir", "filer-a:/full"}, "vifiler: ALREADY_EXISTS: /full: "},
+      {{"mv", "filer-a:/full", "filer-a:/full/file/x"},
+       "vifiler: FAILED_PRECONDITION: /full to /full/file/x: "},
+  };
+  for (const auto& [args, prefix] : named) {
+    EXPECT_EQ(Cli(args), 1) << absl::StrJoin(args, " ");
+    EXPECT_TRUE(absl::StartsWith(err_, prefix)) << absl::StrJoin(args, " ") << ": " << err_;
+    EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << err_;
+  }
+  // The usage shows the new forms.
+  ASSERT_EQ(Cli({"--help"}), 0);
+  for (const char* form : {"put LOCAL FILER:/path", "-: standard input", "-: standard output",
+                           "ls -l FILER:/dir", "mv FILER:/from FILER:/to"}) {
+    EXPECT_NE(out_.find(form), std::string::npos) << form << " not in:\n" << out_;
+  }
+}
+
 TEST_F(FilerTest, ClientRestartedWithSameIdentityIsNotAnsweredFromTheOldRun) {
   client::ClientOptions o = TestClientOptions(hosts_);
   o.failover = false;
@@ -286,60 +518,6 @@ TEST_F(FilerTest, HandlesSurviveFilerRestart) {
   ASSERT_TRUE(attr.ok()) << attr.status();
   EXPECT_EQ(attr->size, 10u);
 }
-
-// Speaks the protocol directly, to send what a well-behaved client never would.
-class RawSession {
- public:
-  absl::Status Open(const TestFabric& fabric, const std::string& client_id) {
-    auto f = transport::CreateFabric(fabric.fabric);
-    if (!f.ok()) return f.status();
-    fabric_ = std::move(*f);
-    transport::PeerIdentity id;
-    id.identity = client_id;
-    id.purpose = transport::kPurposeDataAccess;
-    auto c = fabric_->Connect({fabric.address_a, 7300}, id, absl::Now() + absl::Seconds(5));
-    if (!c.ok()) return c.status();
-    conn_ = std::move(*c);
-    protocol::SessionCreateRequest req;
-    req.client_id = client_id;
-    req.slots = 4;
-    protocol::MessageHeader h;
-    h.opcode = Opcode::kSessionCreate;
-    auto reply = Call(protocol::EncodeMessage(h, req));
-    if (!reply.ok()) return reply.status();
-    protocol::SessionCreateReply created;
-    absl::Status s = protocol::DecodeMessageBody(*reply, &created);
-    session_ = created.session_id;
-    root_ = created.root;
-    return s;
-  }
-  absl::StatusOr<std::string> Call(const std::string& message) {
-    absl::Status s = conn_->Send(message, absl::Now() + absl::Seconds(5));
-    if (!s.ok()) return s;
-    return conn_->Receive(absl::Now() + absl::Seconds(5));
-  }
-  template <typename Body>
-  absl::StatusOr<protocol::MessageHeader> Request(Opcode op, uint32_t slot, uint64_t seq,
-                                                  const Body& body, std::string* reply = nullptr) {
-    protocol::MessageHeader h;
-    h.opcode = op;
-    h.session_id = session_;
-    h.slot = slot;
-    h.sequence = seq;
-    auto r = Call(protocol::EncodeMessage(h, body));
-    if (!r.ok()) return r.status();
-    if (reply != nullptr) *reply = *r;
-    return protocol::DecodeHeader(*r);
-  }
-  transport::Connection* connection() { return conn_.get(); }
-  const protocol::FileHandle& root() const { return root_; }
-
- private:
-  std::unique_ptr<transport::Fabric> fabric_;
-  std::unique_ptr<transport::Connection> conn_;
-  uint64_t session_ = 0;
-  protocol::FileHandle root_;
-};
 
 TEST_F(FilerTest, MalformedInputGetsErrorsAndOthersAreServed) {
   auto good = Connect();
@@ -446,7 +624,8 @@ TEST_F(FilerTest, MalformedInputGetsErrorsAndOthersAreServed) {
     RawSession raw4;
     ASSERT_TRUE(raw4.Open(fabric_, "raw-client-4").ok());
     std::string sink(4 << 20, '\0');
-    auto region = raw4.connection()->RegisterMemory(sink.data(), sink.size(), true);
+    auto region =
+        raw4.connection()->RegisterMemory(sink.data(), sink.size(), transport::Access::kRemoteAny);
     ASSERT_TRUE(region.ok());
     auto big = good->Create("/big");
     ASSERT_TRUE(big.ok());

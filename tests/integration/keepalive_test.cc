@@ -194,7 +194,7 @@ TEST_F(KeepaliveTest, ProbeIsAnsweredWhileALongDirectWriteExecutes) {
   constexpr size_t kSize = 4 << 20;
   std::string data(kSize, '\0');
   for (size_t i = 0; i < kSize; ++i) data[i] = static_cast<char>(i * 131 + 7);
-  auto region = raw.connection()->RegisterMemory(data.data(), kSize, /*allow_remote=*/true);
+  auto region = raw.connection()->RegisterMemory(data.data(), kSize, transport::Access::kRemoteAny);
   ASSERT_TRUE(region.ok()) << region.status();
   const transport::RemoteBuffer described = (*region)->Describe();
   gate_.Arm();

@@ -123,6 +123,13 @@ TEST_F(PairTest, KilledOrHaltedFilerIsTakenOverWithoutWaitingOutTheLease) {
   ASSERT_TRUE(sb.ok());
   EXPECT_NE((*sb)["last_change"].find("released its volume"), std::string::npos)
       << (*sb)["last_change"];
+  // Nobody to give the volume to: the giveback is refused with the reason, b keeps serving it.
+  auto refused = AdminCommand(B(), "giveback");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_NE(refused->find("not heard on the interconnect"), std::string::npos) << *refused;
+  sb = AdminStatus(B());
+  ASSERT_TRUE(sb.ok());
+  EXPECT_EQ((*sb)["state"], "takeover");
   ASSERT_TRUE(pair_.a().StartNoWait().ok());
   ASSERT_TRUE(WaitForStatus(A(), "state", "waiting-for-giveback", absl::Seconds(20)).ok());
   ASSERT_TRUE(AdminCommand(B(), "giveback").ok());
@@ -150,11 +157,16 @@ TEST_F(PairTest, FatalSignalSendsFailingBeforeTheFilerDies) {
   // A silent death cannot be detected before heartbeat_misses intervals have passed.
   EXPECT_LT(took, Scaled(kSilentBound + absl::Milliseconds(150)))
       << "takeover after SIGSEGV took " << took;
-  // It was the FAILING notice that triggered it, not the silence.
+  // It was the FAILING notice that triggered it, not the silence (or, when the dying filer's
+  // fence guard released the volume on storage before the notice arrived, that release: the
+  // two race, and a loaded host decides which comes first).
   auto sb = AdminStatus(B());
   ASSERT_TRUE(sb.ok());
-  EXPECT_NE((*sb)["last_change"].find("partner sent FAILING"), std::string::npos)
-      << (*sb)["last_change"];
+  const std::string& why = (*sb)["last_change"];
+  EXPECT_TRUE(why.find("partner sent FAILING") != std::string::npos ||
+              why.find("partner released its volume") != std::string::npos)
+      << why;
+  EXPECT_EQ(why.find("silent"), std::string::npos) << why;
   ASSERT_TRUE(pair_.a().process()->Wait(absl::Seconds(10)).ok());
   const int status = pair_.a().process()->wait_status();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) << "status " << status;

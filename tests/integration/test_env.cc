@@ -2,15 +2,18 @@
 
 #include "tests/integration/test_env.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -98,12 +101,10 @@ FilerProcess::FilerProcess(std::string name, std::string volume, std::string add
       extra_flags_(std::move(extra_flags)) {}
 
 std::vector<std::string> FilerProcess::Argv() const {
-  std::vector<std::string> argv = {BinaryPath("VIFILERD"),
-                                   "--name=" + name_,
-                                   "--volume=" + volume_,
-                                   "--address=" + address_,
-                                   "--fabric=" + GetTestFabric().fabric,
-                                   "--hosts_file=" + hosts_file_};
+  std::vector<std::string> argv = wrapper_;
+  argv.insert(argv.end(), {BinaryPath("VIFILERD"), "--name=" + name_, "--volume=" + volume_,
+                           "--address=" + address_, "--fabric=" + GetTestFabric().fabric,
+                           "--hosts_file=" + hosts_file_});
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   if (std::none_of(extra_flags_.begin(), extra_flags_.end(),
                    [](const std::string& f) { return f.rfind("--lease_ms=", 0) == 0; })) {
@@ -216,6 +217,23 @@ absl::StatusOr<absl::Duration> WaitForStatus(const std::string& address, const s
       absl::StrCat(address, ": ", key, " is '", last, "', not '", value, "'"));
 }
 
+std::string WritePairKeyFile(const std::string& dir, const std::string& name) {
+  const std::string path = dir + "/" + name;
+  std::random_device random;
+  std::string hex;
+  for (int i = 0; i < 8; ++i) hex += absl::StrCat(absl::Hex(random(), absl::kZeroPad8));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    hex += "\n";
+    const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
+    ::fchmod(fd, 0600);
+    ::close(fd);
+    if (written) return path;
+  }
+  fprintf(stderr, "cannot write the pair key file %s\n", path.c_str());
+  abort();
+}
+
 FilerPair::FilerPair(std::vector<std::string> extra_flags, std::vector<std::string> a_flags)
     : fabric_(GetTestFabric()) {
   dir_ = MakeScratchDir("vifiler-pair");
@@ -224,8 +242,11 @@ FilerPair::FilerPair(std::vector<std::string> extra_flags, std::vector<std::stri
   mkdir(volume_a_.c_str(), 0755);
   mkdir(volume_b_.c_str(), 0755);
   hosts_ = WritePairHostsFile(dir_, fabric_);
-  std::vector<std::string> flags_a = {"--partner=filer-b", "--partner_volume=" + volume_b_};
-  std::vector<std::string> flags_b = {"--partner=filer-a", "--partner_volume=" + volume_a_};
+  key_ = WritePairKeyFile(dir_);
+  std::vector<std::string> flags_a = {"--partner=filer-b", "--partner_volume=" + volume_b_,
+                                      "--pair_key_file=" + key_};
+  std::vector<std::string> flags_b = {"--partner=filer-a", "--partner_volume=" + volume_a_,
+                                      "--pair_key_file=" + key_};
   flags_a.insert(flags_a.end(), extra_flags.begin(), extra_flags.end());
   flags_b.insert(flags_b.end(), extra_flags.begin(), extra_flags.end());
   flags_a.insert(flags_a.end(), a_flags.begin(), a_flags.end());

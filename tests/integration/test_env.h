@@ -19,11 +19,13 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "clientlib/client.h"
-#include "tests/integration/run_command.h"
 #include "tools/child_process.h"
+#include "tools/run_command.h"
 
 namespace vifiler {
 namespace testing {
+
+using tools::RunCommand;
 
 struct TestFabric {
   std::string fabric;  // "tcp" or "rdma"
@@ -48,12 +50,16 @@ void RemoveTree(const std::string& path);
 std::string WriteHostsFile(const std::string& dir, const std::map<std::string, std::string>& hosts);
 // The hosts file of a pair: filer-a, filer-b and their failover names.
 std::string WritePairHostsFile(const std::string& dir, const TestFabric& fabric);
+// A fresh random pair key (64 hex digits) in dir/name, mode 0600; returns its path.
+std::string WritePairKeyFile(const std::string& dir, const std::string& name = "pair.key");
 
 // A vifilerd process. Start() returns once the filer serves its primary port (or times out).
 class FilerProcess {
  public:
   FilerProcess(std::string name, std::string volume, std::string address, std::string hosts_file,
                std::string log_path, std::vector<std::string> extra_flags = {});
+  // A command prefix the filer is started under (e.g. setpriv, prlimit); none by default.
+  void set_wrapper(std::vector<std::string> wrapper) { wrapper_ = std::move(wrapper); }
   absl::Status Start(absl::Duration ready_timeout = absl::Seconds(20));
   // Starts without waiting for the primary port (a filer that must wait for giveback).
   absl::Status StartNoWait();
@@ -70,6 +76,7 @@ class FilerProcess {
   std::vector<std::string> Argv() const;
   std::string name_, volume_, address_, hosts_file_, log_path_;
   std::vector<std::string> extra_flags_;
+  std::vector<std::string> wrapper_;
   std::unique_ptr<tools::ChildProcess> process_;
 };
 
@@ -89,8 +96,8 @@ absl::StatusOr<std::map<std::string, std::string>> AdminStatus(const std::string
 absl::StatusOr<absl::Duration> WaitForStatus(const std::string& address, const std::string& key,
                                              const std::string& value, absl::Duration timeout);
 
-// A pair of filers (filer-a on address_a, filer-b on address_b) with volumes and a hosts file
-// in a scratch directory.
+// A pair of filers (filer-a on address_a, filer-b on address_b) with volumes, a hosts file and
+// a pair key file (both filers get --pair_key_file) in a scratch directory.
 class FilerPair {
  public:
   // extra_flags go to both filers, a_flags to filer-a only.
@@ -104,6 +111,7 @@ class FilerPair {
   absl::Status Restart(FilerProcess& filer);
   const std::string& dir() const { return dir_; }
   const std::string& hosts() const { return hosts_; }
+  const std::string& pair_key_file() const { return key_; }
   const std::string& volume_a() const { return volume_a_; }
   const std::string& volume_b() const { return volume_b_; }
   const TestFabric& fabric() const { return fabric_; }
@@ -111,7 +119,7 @@ class FilerPair {
 
  private:
   TestFabric fabric_;
-  std::string dir_, hosts_, volume_a_, volume_b_;
+  std::string dir_, hosts_, key_, volume_a_, volume_b_;
   std::unique_ptr<FilerProcess> a_, b_;
 };
 

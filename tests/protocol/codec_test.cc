@@ -408,15 +408,17 @@ void ExpectInvalid(const absl::Status& s, absl::string_view reason_part) {
 
 TEST(TypesTest, ErrorCodeNamesAreDistinctAndKnown) {
   std::set<std::string> names;
-  for (uint32_t i = 0; i <= static_cast<uint32_t>(ErrorCode::kBusy); ++i) {
+  for (uint32_t i = 0; i <= static_cast<uint32_t>(protocol::kLastErrorCode); ++i) {
     std::string name = ErrorCodeName(static_cast<ErrorCode>(i));
     EXPECT_NE(name, "UNKNOWN") << i;
     names.insert(name);
   }
-  EXPECT_EQ(names.size(), static_cast<size_t>(ErrorCode::kBusy) + 1);
+  EXPECT_EQ(names.size(), static_cast<size_t>(protocol::kLastErrorCode) + 1);
   EXPECT_STREQ(ErrorCodeName(ErrorCode::kOk), "OK");
   EXPECT_STREQ(ErrorCodeName(ErrorCode::kNoEntry), "NO_ENTRY");
-  EXPECT_STREQ(ErrorCodeName(static_cast<ErrorCode>(23)), "UNKNOWN");
+  EXPECT_STREQ(
+      ErrorCodeName(static_cast<ErrorCode>(static_cast<uint32_t>(protocol::kLastErrorCode) + 1)),
+      "UNKNOWN");
   EXPECT_STREQ(ErrorCodeName(static_cast<ErrorCode>(0xFFFFFFFF)), "UNKNOWN");
 }
 
@@ -661,9 +663,9 @@ TEST(HeaderTest, UnknownOpcode) {
 
 TEST(HeaderTest, UnknownStatus) {
   std::string m = EncodeMessage(Header(Opcode::kNull, true), Empty{});
-  PokeU32(&m, kStatusOffset, static_cast<uint32_t>(ErrorCode::kBusy));
+  PokeU32(&m, kStatusOffset, static_cast<uint32_t>(protocol::kLastErrorCode));
   EXPECT_TRUE(DecodeHeader(m).ok());
-  PokeU32(&m, kStatusOffset, static_cast<uint32_t>(ErrorCode::kBusy) + 1);
+  PokeU32(&m, kStatusOffset, static_cast<uint32_t>(protocol::kLastErrorCode) + 1);
   ExpectInvalid(DecodeHeader(m).status(), "status");
   PokeU32(&m, kStatusOffset, 0xFFFFFFFF);
   ExpectInvalid(DecodeHeader(m).status(), "status");

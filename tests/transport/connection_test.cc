@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -573,12 +574,12 @@ class OneSidedTest : public ConnectionTest {
     ASSERT_NE(pair_.server, nullptr);
     remote_memory_.assign(kRemoteSize, 'r');
     local_memory_.assign(kRemoteSize, 'l');
-    absl::StatusOr<std::unique_ptr<MemoryRegion>> remote =
-        pair_.client->RegisterMemory(remote_memory_.data(), remote_memory_.size(), true);
+    absl::StatusOr<std::unique_ptr<MemoryRegion>> remote = pair_.client->RegisterMemory(
+        remote_memory_.data(), remote_memory_.size(), transport::Access::kRemoteAny);
     ASSERT_TRUE(remote.ok()) << remote.status();
     remote_ = std::move(*remote);
-    absl::StatusOr<std::unique_ptr<MemoryRegion>> local =
-        pair_.server->RegisterMemory(local_memory_.data(), local_memory_.size(), false);
+    absl::StatusOr<std::unique_ptr<MemoryRegion>> local = pair_.server->RegisterMemory(
+        local_memory_.data(), local_memory_.size(), transport::Access::kLocalSink);
     ASSERT_TRUE(local.ok()) << local.status();
     local_ = std::move(*local);
   }
@@ -702,10 +703,52 @@ TEST_F(OneSidedTest, ReadOutOfBoundsFails) {
 TEST_F(OneSidedTest, ReadWithoutRemoteAccessFails) {
   std::string memory(4096, 'p');
   absl::StatusOr<std::unique_ptr<MemoryRegion>> privy =
-      pair_.client->RegisterMemory(memory.data(), memory.size(), false);
+      pair_.client->RegisterMemory(memory.data(), memory.size(), transport::Access::kLocalSink);
   ASSERT_TRUE(privy.ok()) << privy.status();
   EXPECT_FALSE(pair_.server->ReadRemote(*local_, 0, (*privy)->Describe(), 0, 16, Soon()).ok());
   ExpectWorks(Connect());
+}
+
+// Registration rights follow the use (Access): read-only memory registers as a remote source,
+// which the peer can read and cannot write.
+TEST_F(OneSidedTest, RemoteSourceMayBeReadOnlyAndIsNotWritable) {
+  const size_t kSize = 64 * 1024;
+  void* map = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  Fill(static_cast<char*>(map), kSize, 77);
+  const std::string expected(static_cast<char*>(map), kSize);
+  ASSERT_EQ(mprotect(map, kSize, PROT_READ), 0);
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> source =
+      pair_.client->RegisterMemory(map, kSize, transport::Access::kRemoteSource);
+  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_TRUE(pair_.server->ReadRemote(*local_, 0, (*source)->Describe(), 0, kSize, Soon()).ok());
+  EXPECT_TRUE(std::string(local_memory_.data(), kSize) == expected);
+  ExpectWriteFails((*source)->Describe(), 0, 4096);
+  source->reset();
+  munmap(map, kSize);
+  ExpectWorks(Connect());
+}
+
+// The copying calls move memory that is not registered, through the connection's own
+// buffers, in pieces; ranges are checked as for the others.
+TEST_F(OneSidedTest, CopyCallsMoveUnregisteredMemory) {
+  const size_t kLength = (1 << 20) + 12345;  // many message buffers
+  std::string source(kLength, '\0');
+  Fill(source.data(), kLength, 5);
+  std::string expected = remote_memory_;
+  std::memcpy(expected.data() + 777, source.data(), kLength);
+  ASSERT_TRUE(pair_.server->WriteRemoteCopy(source, remote_->Describe(), 777, Soon()).ok());
+  std::string back(kLength, '\0');
+  ASSERT_TRUE(
+      pair_.server->ReadRemoteCopy(back.data(), kLength, remote_->Describe(), 777, Soon()).ok());
+  EXPECT_TRUE(back == source) << "read back differs";
+  ExpectRemoteMemory(expected);
+  EXPECT_FALSE(
+      pair_.server->WriteRemoteCopy(source, remote_->Describe(), kRemoteSize - 10, Soon()).ok());
+  EXPECT_FALSE(
+      pair_.server->ReadRemoteCopy(back.data(), 20, remote_->Describe(), kRemoteSize - 10, Soon())
+          .ok());
+  ExpectRemoteMemory(expected);
 }
 
 TEST_F(OneSidedTest, ReadAfterRegionDestroyedFails) {

@@ -2,10 +2,14 @@
 
 #include "tools/bench/filer_pair.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +36,19 @@ FilerPair::FilerPair(std::string vifilerd, std::string dir, std::string fabric,
       << address_[kB] << " filer-b\n"
       << address_[kB] << " filer-a-failover\n"
       << address_[kA] << " filer-b-failover\n";
+  // The pair key both filers authenticate their interconnect with: 64 random hex digits,
+  // readable by this user only.
+  key_file_ = dir_ + "/pair.key";
+  std::random_device random;
+  std::string key;
+  for (int i = 0; i < 8; ++i) key += absl::StrCat(absl::Hex(random(), absl::kZeroPad8));
+  key += "\n";
+  const int fd = open(key_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (write(fd, key.data(), key.size()) != static_cast<ssize_t>(key.size())) key_file_.clear();
+    fchmod(fd, 0600);
+    close(fd);
+  }
 }
 
 FilerPair::~FilerPair() { StopAll(absl::Seconds(5)); }
@@ -45,7 +62,8 @@ absl::Status FilerPair::StartFiler(Which which) {
                                    "--fabric=" + fabric_,
                                    "--hosts_file=" + hosts_file_,
                                    "--partner=" + name_[other],
-                                   "--partner_volume=" + volume_[other]};
+                                   "--partner_volume=" + volume_[other],
+                                   "--pair_key_file=" + key_file_};
   if (process_[which] != nullptr) process_[which]->Kill();
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(argv, log_[which]);
   if (!child.ok()) return child.status();

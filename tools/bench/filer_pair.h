@@ -62,6 +62,7 @@ class FilerPair {
   std::string volume_[2];
   std::string log_[2];
   std::string hosts_file_;
+  std::string key_file_;  // the pair key (--pair_key_file)
   AdminClient* const admin_;
   std::unique_ptr<ChildProcess> process_[2];
 };

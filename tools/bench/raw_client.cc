@@ -109,7 +109,7 @@ absl::StatusOr<RunResult> RawClient::Bulk(RawOp op, size_t size, int outstanding
     buffers.emplace_back(new char[size]);
     memset(buffers.back().get(), 'w', size);
     absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> region =
-        connection_->RegisterMemory(buffers.back().get(), size, /*allow_remote=*/true);
+        connection_->RegisterMemory(buffers.back().get(), size, transport::Access::kRemoteAny);
     if (!region.ok()) return region.status();
     regions.push_back(std::move(*region));
   }

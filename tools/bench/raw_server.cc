@@ -85,7 +85,7 @@ void RawServer::Serve(transport::Connection* connection) {
         memset(staging.get(), 'r', length);
         staging_size = length;
         absl::StatusOr<std::unique_ptr<transport::MemoryRegion>> r =
-            connection->RegisterMemory(staging.get(), length, /*allow_remote=*/false);
+            connection->RegisterMemory(staging.get(), length, transport::Access::kLocalSink);
         if (!r.ok()) {
           LOG(ERROR) << "raw server: register: " << r.status();
           break;

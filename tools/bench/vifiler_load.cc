@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 
 namespace vifiler {
@@ -122,6 +123,15 @@ absl::StatusOr<RunResult> VifilerLoad::Reads(size_t size, int threads) {
   OffsetSequence offsets(size, options_.file_size);
   return Run(threads, size, size, [&](char* buffer) {
     return CheckCount(read_file_.Read(offsets.Next(), absl::MakeSpan(buffer, size)), size);
+  });
+}
+
+absl::StatusOr<RunResult> VifilerLoad::RandomReads(size_t size, int threads) {
+  const uint64_t blocks = options_.file_size / size;
+  return Run(threads, size, size, [&](char* buffer) {
+    thread_local absl::InsecureBitGen random;
+    const uint64_t offset = absl::Uniform<uint64_t>(random, 0, blocks) * size;
+    return CheckCount(read_file_.Read(offset, absl::MakeSpan(buffer, size)), size);
   });
 }
 

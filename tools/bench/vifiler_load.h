@@ -10,8 +10,9 @@
 //    carry up to that many requests at once), each issuing one synchronous call after another,
 //    for warmup + duration; only calls completing inside the measured window count. The
 //    window's length is the elapsed time. The first error ends the run and is returned.
-//  - Reads/writes of a given size go at successive offsets, wrapping at file_size; they are
-//    inline or direct as the client library decides from the size.
+//  - Reads/writes of a given size go at successive offsets, wrapping at file_size (RandomReads:
+//    at random offsets aligned to the size); they are inline or direct as the client library
+//    decides from the size.
 // The Client must outlive the VifilerLoad. Measurements are called from one thread.
 
 #ifndef VIFILER_TOOLS_BENCH_VIFILER_LOAD_H_
@@ -49,6 +50,7 @@ class VifilerLoad {
   // threads sharing the client (threads = requests outstanding).
   absl::StatusOr<RunResult> Reads(size_t size, int threads);
   absl::StatusOr<RunResult> Writes(size_t size, int threads);
+  absl::StatusOr<RunResult> RandomReads(size_t size, int threads);
 
  private:
   // op(buffer) performs one call with the calling thread's own buffer of buffer_size bytes.

@@ -33,6 +33,7 @@
 #include "tools/client_flags.h"
 #include "tools/load/load_summary.h"
 #include "tools/load/verified_workload.h"
+#include "tools/tool_main.h"
 
 DECLARE_uint32(failover_deadline_ms);
 DECLARE_uint32(request_timeout_ms);
@@ -246,15 +247,16 @@ int Main() {
 }  // namespace vifiler
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  vifiler::tools::ParseToolCommandLine(
       "a verified client workload: each thread appends records, overwrites versioned slots and "
       "runs create/rename/mkdir/remove/rmdir chains in its own directory, classifies every "
       "answer (acknowledged, executed twice, error), then reads the volume back and prints one "
       "summary line; exit 0 only when twice = errors = lost = 0.\n"
       "  vifiler-load --server=filer-a [--hosts_file=F] [--fabric=tcp] [--threads=2] "
-      "[--duration=60s | until SIGINT/SIGTERM] [--prefix=vifiler-load] [--json]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+      "[--duration=60s | until SIGINT/SIGTERM] [--prefix=vifiler-load] [--json]",
+      &argc, &argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+  vifiler::tools::RouteLogToGlog();
   return vifiler::load::Main();
 }

@@ -12,7 +12,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
+#include "transport/log.h"
+#include "transport/pinned_memory.h"
 #include "transport/rdma/rdma_common.h"
 
 namespace vifiler {
@@ -65,7 +66,8 @@ absl::Status CompletionStatus(const ibv_wc& wc, const std::string& name) {
 }  // namespace
 
 RdmaMemoryRegion::~RdmaMemoryRegion() {
-  if (ibv_dereg_mr(mr_) != 0) PLOG(WARNING) << "ibv_dereg_mr";
+  if (ibv_dereg_mr(mr_) != 0) VIFILER_PLOG(Warning) << "ibv_dereg_mr";
+  RemovePinned(pinned_);
 }
 
 RemoteBuffer RdmaMemoryRegion::Describe() const {
@@ -85,29 +87,35 @@ RdmaConnection::RdmaConnection(rdma_cm_id* id, rdma_event_channel* channel,
       name_(peer_.address),
       credits_(std::min<uint32_t>(std::max<uint32_t>(options.credits, 1), 0xffff)) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) PLOG(ERROR) << "eventfd";
+  if (wake_fd_ < 0) VIFILER_PLOG(Error) << "eventfd";
 }
 
 RdmaConnection::~RdmaConnection() {
   Close();
   if (thread_.joinable()) {
     uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) PLOG(ERROR) << "eventfd write";
+    if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) VIFILER_PLOG(Error) << "eventfd write";
     thread_.join();
   }
   if (qp_created_) rdma_destroy_qp(id_);
-  if (cq_ != nullptr && ibv_destroy_cq(cq_) != 0) PLOG(WARNING) << "ibv_destroy_cq";
+  if (cq_ != nullptr && ibv_destroy_cq(cq_) != 0) VIFILER_PLOG(Warning) << "ibv_destroy_cq";
   if (comp_channel_ != nullptr && ibv_destroy_comp_channel(comp_channel_) != 0) {
-    PLOG(WARNING) << "ibv_destroy_comp_channel";
+    VIFILER_PLOG(Warning) << "ibv_destroy_comp_channel";
   }
   if (recv_mr_ != nullptr) ibv_dereg_mr(recv_mr_);
   if (send_mr_ != nullptr) ibv_dereg_mr(send_mr_);
+  RemovePinned(pinned_);
   if (pd_ != nullptr && ibv_dealloc_pd(pd_) != 0) {
-    PLOG(WARNING) << "ibv_dealloc_pd (a MemoryRegion outlived its connection?)";
+    VIFILER_PLOG(Warning) << "ibv_dealloc_pd (a MemoryRegion outlived its connection?)";
   }
   rdma_destroy_id(id_);
   if (channel_ != nullptr) rdma_destroy_event_channel(channel_);
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+uint64_t RdmaConnection::MessageBufferBytes(const FabricOptions& options) {
+  const uint64_t buffers = 2 * uint64_t{options.credits} + 2 + kExtraSendSlots;
+  return buffers * (kHeaderSize + options.max_message_size);
 }
 
 absl::Status RdmaConnection::Prepare() {
@@ -145,16 +153,34 @@ absl::Status RdmaConnection::Prepare() {
   uint8_t timeout = kAckTimeout;
   if (rdma_set_option(id_, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &timeout, sizeof(timeout)) !=
       0) {
-    PLOG(WARNING) << "rdma_set_option(ACK_TIMEOUT); using the rdma_cm default";
+    VIFILER_PLOG(Warning) << "rdma_set_option(ACK_TIMEOUT); using the rdma_cm default";
   }
 
   buffer_size_ = static_cast<uint32_t>(kHeaderSize + options_.max_message_size);
   recv_memory_.resize(static_cast<size_t>(recv_buffers_) * buffer_size_);
   send_memory_.resize(static_cast<size_t>(send_slots_) * buffer_size_);
+  // The message buffers. A memlock limit too small for them is a FailedPrecondition: no retry
+  // of this connection can succeed, and a client says so at once instead of retrying.
+  const uint64_t recv_pinned = PinnedSpan(recv_memory_.data(), recv_memory_.size());
+  const uint64_t send_pinned = PinnedSpan(send_memory_.data(), send_memory_.size());
   recv_mr_ = ibv_reg_mr(pd_, recv_memory_.data(), recv_memory_.size(), IBV_ACCESS_LOCAL_WRITE);
-  if (recv_mr_ == nullptr) return ErrnoStatus(absl::StatusCode::kResourceExhausted, "ibv_reg_mr");
+  if (recv_mr_ == nullptr) {
+    return PinFailure(errno,
+                      absl::StrCat("registering the connection's ", recv_pinned + send_pinned,
+                                   " bytes of message buffers"),
+                      recv_pinned + send_pinned, absl::StatusCode::kFailedPrecondition);
+  }
+  AddPinned(recv_pinned);
+  pinned_ += recv_pinned;
   send_mr_ = ibv_reg_mr(pd_, send_memory_.data(), send_memory_.size(), IBV_ACCESS_LOCAL_WRITE);
-  if (send_mr_ == nullptr) return ErrnoStatus(absl::StatusCode::kResourceExhausted, "ibv_reg_mr");
+  if (send_mr_ == nullptr) {
+    return PinFailure(errno,
+                      absl::StrCat("registering the connection's ", recv_pinned + send_pinned,
+                                   " bytes of message buffers"),
+                      send_pinned, absl::StatusCode::kFailedPrecondition);
+  }
+  AddPinned(send_pinned);
+  pinned_ += send_pinned;
 
   absl::MutexLock lock(&mu_);
   for (int i = send_slots_ - 1; i >= 0; --i) free_slots_.push_back(i);
@@ -181,8 +207,8 @@ absl::Status RdmaConnection::CreateQueuePair() {
     attr.cap.max_inline_data = inline_size;
     if (rdma_create_qp(id_, pd_, &attr) != 0) {
       last_errno = errno;
-      VLOG(1) << "rdma_create_qp with max_inline_data " << inline_size
-              << " failed: " << std::strerror(last_errno);
+      VIFILER_LOG(Debug) << "rdma_create_qp with max_inline_data " << inline_size
+                         << " failed: " << std::strerror(last_errno);
       continue;
     }
     qp_created_ = true;
@@ -192,8 +218,8 @@ absl::Status RdmaConnection::CreateQueuePair() {
     if (ibv_query_qp(id_->qp, &qp_attr, IBV_QP_CAP, &init_attr) == 0) {
       max_inline_ = std::min(max_inline_, qp_attr.cap.max_inline_data);
     }
-    VLOG(1) << "QP " << id_->qp->qp_num << ": max_inline_data " << max_inline_ << " (asked "
-            << inline_size << "), active mtu " << port_.active_mtu_bytes;
+    VIFILER_LOG(Debug) << "QP " << id_->qp->qp_num << ": max_inline_data " << max_inline_
+                       << " (asked " << inline_size << "), active mtu " << port_.active_mtu_bytes;
     return absl::OkStatus();
   }
   return absl::ResourceExhaustedError(absl::StrCat("rdma_create_qp: ", std::strerror(last_errno)));
@@ -224,8 +250,9 @@ absl::Status RdmaConnection::Start() {
       return ErrnoStatus(absl::StatusCode::kInternal, "rdma_migrate_id");
     }
   }
-  VLOG(1) << "connection to " << name_ << " established: path mtu " << MtuBytes(path_mtu())
-          << ", active mtu " << port_.active_mtu_bytes << ", max inline " << max_inline_;
+  VIFILER_LOG(Debug) << "connection to " << name_ << " established: path mtu "
+                     << MtuBytes(path_mtu()) << ", active mtu " << port_.active_mtu_bytes
+                     << ", max inline " << max_inline_;
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -413,21 +440,21 @@ absl::StatusOr<std::string> RdmaConnection::Receive(absl::Time deadline) {
     if (closed_) return message;
     absl::Status status = PostReceive(received.buffer);
     if (!status.ok()) {
-      LOG(WARNING) << "connection to " << name_ << ": " << status;
+      VIFILER_LOG(Warning) << "connection to " << name_ << ": " << status;
       return message;
     }
   }
   credits_.Consumed();
   absl::Status status = SendCreditsIfDue();
   if (!status.ok() && !absl::IsUnavailable(status)) {
-    LOG(WARNING) << "credit message to " << name_ << " deferred: " << status;
+    VIFILER_LOG(Warning) << "credit message to " << name_ << " deferred: " << status;
   }
   return message;
 }
 
 absl::StatusOr<std::unique_ptr<MemoryRegion>> RdmaConnection::RegisterMemory(void* data,
                                                                              size_t size,
-                                                                             bool allow_remote) {
+                                                                             Access access) {
   if (data == nullptr || size == 0) {
     return absl::InvalidArgumentError("RegisterMemory needs a non-empty buffer");
   }
@@ -438,15 +465,34 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> RdmaConnection::RegisterMemory(voi
     absl::MutexLock lock(&mu_);
     if (closed_) return ClosedStatus();
   }
-  int access = IBV_ACCESS_LOCAL_WRITE;
-  if (allow_remote) access |= IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE;
-  ibv_mr* mr = ibv_reg_mr(pd_, data, size, access);
-  if (mr == nullptr) {
-    return ErrnoStatus(absl::StatusCode::kResourceExhausted,
-                       absl::StrCat("ibv_reg_mr of ", size, " bytes"));
+  // Only the rights the use needs: a right to write makes the kernel pin the pages for
+  // writing, which memory mapped read-only refuses (EFAULT). Remote write needs local write.
+  int flags = 0;
+  switch (access) {
+    case Access::kLocalSource:
+      break;
+    case Access::kLocalSink:
+      flags = IBV_ACCESS_LOCAL_WRITE;
+      break;
+    case Access::kRemoteSource:
+      flags = IBV_ACCESS_REMOTE_READ;
+      break;
+    case Access::kRemoteSink:
+      flags = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+      break;
+    case Access::kRemoteAny:
+      flags = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE;
+      break;
   }
+  const uint64_t pinned = PinnedSpan(data, size);
+  ibv_mr* mr = ibv_reg_mr(pd_, data, size, flags);
+  if (mr == nullptr) {
+    return PinFailure(errno, absl::StrCat("ibv_reg_mr of ", size, " bytes"), pinned,
+                      absl::StatusCode::kResourceExhausted);
+  }
+  AddPinned(pinned);
   return std::unique_ptr<MemoryRegion>(
-      new RdmaMemoryRegion(mr, static_cast<char*>(data), size, pd_));
+      new RdmaMemoryRegion(mr, static_cast<char*>(data), size, pd_, pinned));
 }
 
 absl::Status RdmaConnection::WriteRemote(const MemoryRegion& local, size_t local_offset,
@@ -459,6 +505,55 @@ absl::Status RdmaConnection::ReadRemote(const MemoryRegion& local, size_t local_
                                         const RemoteBuffer& remote, uint64_t remote_offset,
                                         size_t length, absl::Time deadline) {
   return OneSided(IBV_WR_RDMA_READ, local, local_offset, remote, remote_offset, length, deadline);
+}
+
+absl::Status RdmaConnection::WriteRemoteCopy(absl::string_view local, const RemoteBuffer& remote,
+                                             uint64_t remote_offset, absl::Time deadline) {
+  return CopyOneSided(true, const_cast<char*>(local.data()), local.size(), remote, remote_offset,
+                      deadline);
+}
+
+absl::Status RdmaConnection::ReadRemoteCopy(char* local, size_t length, const RemoteBuffer& remote,
+                                            uint64_t remote_offset, absl::Time deadline) {
+  return CopyOneSided(false, local, length, remote, remote_offset, deadline);
+}
+
+absl::Status RdmaConnection::CopyOneSided(bool to_remote, char* local, size_t length,
+                                          const RemoteBuffer& remote, uint64_t remote_offset,
+                                          absl::Time deadline) {
+  const char* what = to_remote ? "RDMA write" : "RDMA read";
+  if (remote_offset > remote.length || length > remote.length - remote_offset) {
+    return absl::OutOfRangeError(absl::StrCat(what, ": remote range [", remote_offset, ", +",
+                                              length, ") exceeds buffer of ", remote.length));
+  }
+  if (length == 0) {
+    absl::MutexLock lock(&mu_);
+    return closed_ ? ClosedStatus() : absl::OkStatus();
+  }
+  for (size_t done = 0; done < length;) {
+    absl::StatusOr<int> slot;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return ClosedStatus();
+      slot = AcquireSlot(deadline);
+    }
+    if (!slot.ok()) return slot.status();
+    char* buffer = send_memory_.data() + static_cast<size_t>(*slot) * buffer_size_;
+    const size_t piece = std::min<size_t>(length - done, buffer_size_);
+    if (to_remote) std::memcpy(buffer, local + done, piece);
+    // The slot stays ours until the work request is done (or flushed by a close).
+    absl::Status status = PostOneSided(to_remote ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ,
+                                       reinterpret_cast<uint64_t>(buffer), send_mr_->lkey, remote,
+                                       remote_offset + done, piece, deadline);
+    if (status.ok() && !to_remote) std::memcpy(local + done, buffer, piece);
+    {
+      absl::MutexLock lock(&mu_);
+      free_slots_.push_back(*slot);
+    }
+    if (!status.ok()) return status;
+    done += piece;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RdmaConnection::OneSided(ibv_wr_opcode opcode, const MemoryRegion& local,
@@ -474,6 +569,14 @@ absl::Status RdmaConnection::OneSided(ibv_wr_opcode opcode, const MemoryRegion& 
     return absl::OutOfRangeError(absl::StrCat(what, ": local range [", local_offset, ", +", length,
                                               ") exceeds region of ", local.size()));
   }
+  return PostOneSided(opcode, reinterpret_cast<uint64_t>(local.data()) + local_offset,
+                      region->lkey(), remote, remote_offset, length, deadline);
+}
+
+absl::Status RdmaConnection::PostOneSided(ibv_wr_opcode opcode, uint64_t address, uint32_t lkey,
+                                          const RemoteBuffer& remote, uint64_t remote_offset,
+                                          size_t length, absl::Time deadline) {
+  const char* what = opcode == IBV_WR_RDMA_WRITE ? "RDMA write" : "RDMA read";
   if (remote_offset > remote.length || length > remote.length - remote_offset) {
     return absl::OutOfRangeError(absl::StrCat(what, ": remote range [", remote_offset, ", +",
                                               length, ") exceeds buffer of ", remote.length));
@@ -495,9 +598,9 @@ absl::Status RdmaConnection::OneSided(ibv_wr_opcode opcode, const MemoryRegion& 
     }
     if (closed_) return ClosedStatus();
     ibv_sge sge;
-    sge.addr = reinterpret_cast<uint64_t>(local.data()) + local_offset;
+    sge.addr = address;
     sge.length = static_cast<uint32_t>(length);
-    sge.lkey = region->lkey();
+    sge.lkey = lkey;
     ibv_send_wr wr;
     std::memset(&wr, 0, sizeof(wr));
     wr.wr_id = next_wr_id_++;
@@ -560,7 +663,7 @@ bool RdmaConnection::MarkClosed(const absl::Status& reason, bool local) {
   if (closed_) return false;
   closed_ = true;
   close_reason_ = reason;
-  if (!local) LOG(INFO) << "closing connection to " << name_ << ": " << reason.message();
+  if (!local) VIFILER_LOG(Info) << "closing connection to " << name_ << ": " << reason.message();
   return true;
 }
 
@@ -596,7 +699,7 @@ void RdmaConnection::Run() {
     }
     int n = poll(fds, 3, kPollTimeoutMs);
     if (n < 0 && errno != EINTR) {
-      PLOG(ERROR) << "poll";
+      VIFILER_PLOG(Error) << "poll";
       break;
     }
     if (fds[2].revents != 0) break;
@@ -604,7 +707,7 @@ void RdmaConnection::Run() {
       ibv_cq* cq = nullptr;
       void* context = nullptr;
       while (ibv_get_cq_event(comp_channel_, &cq, &context) == 0) ibv_ack_cq_events(cq, 1);
-      if (ibv_req_notify_cq(cq_, 0) != 0) PLOG(ERROR) << "ibv_req_notify_cq";
+      if (ibv_req_notify_cq(cq_, 0) != 0) VIFILER_PLOG(Error) << "ibv_req_notify_cq";
     }
     // Drain after re-arming so no completion is left behind; the timeout drains as well.
     DrainCompletions();
@@ -617,7 +720,7 @@ void RdmaConnection::DrainCompletions() {
   while (true) {
     int n = ibv_poll_cq(cq_, 16, wcs);
     if (n <= 0) {
-      if (n < 0) LOG(ERROR) << "ibv_poll_cq failed on connection to " << name_;
+      if (n < 0) VIFILER_LOG(Error) << "ibv_poll_cq failed on connection to " << name_;
       return;
     }
     for (int i = 0; i < n; ++i) HandleCompletion(wcs[i]);
@@ -693,7 +796,8 @@ void RdmaConnection::HandleCmEvents() {
       case RDMA_CM_EVENT_TIMEWAIT_EXIT:
         break;
       default:
-        VLOG(1) << "connection to " << name_ << ": rdma_cm event " << rdma_event_str(event->type);
+        VIFILER_LOG(Debug) << "connection to " << name_ << ": rdma_cm event "
+                           << rdma_event_str(event->type);
         break;
     }
   }

@@ -52,11 +52,12 @@ namespace vifiler {
 namespace transport {
 namespace rdma {
 
-// A buffer registered with a connection's protection domain. Deregistered on destruction.
+// A buffer registered with a connection's protection domain. Deregistered on destruction, when
+// its pinned bytes leave the process's count (transport/pinned_memory.h).
 class RdmaMemoryRegion : public MemoryRegion {
  public:
-  RdmaMemoryRegion(ibv_mr* mr, char* data, size_t size, ibv_pd* pd)
-      : mr_(mr), data_(data), size_(size), pd_(pd) {}
+  RdmaMemoryRegion(ibv_mr* mr, char* data, size_t size, ibv_pd* pd, uint64_t pinned)
+      : mr_(mr), data_(data), size_(size), pd_(pd), pinned_(pinned) {}
   ~RdmaMemoryRegion() override;
   RdmaMemoryRegion(const RdmaMemoryRegion&) = delete;
   RdmaMemoryRegion& operator=(const RdmaMemoryRegion&) = delete;
@@ -73,6 +74,7 @@ class RdmaMemoryRegion : public MemoryRegion {
   char* const data_;
   const size_t size_;
   ibv_pd* const pd_;
+  const uint64_t pinned_;
 };
 
 class RdmaConnection : public Connection {
@@ -85,8 +87,13 @@ class RdmaConnection : public Connection {
   RdmaConnection(const RdmaConnection&) = delete;
   RdmaConnection& operator=(const RdmaConnection&) = delete;
 
+  // Bytes of message buffers (send and receive) a connection with these options registers:
+  // what it pins for as long as it lives.
+  static uint64_t MessageBufferBytes(const FabricOptions& options);
+
   // Creates PD, completion channel, CQ, QP (querying max inline) and the send and receive
-  // buffers, and posts the receives. The id's device and port must be known.
+  // buffers, and posts the receives. The id's device and port must be known. A memlock limit
+  // too small for the buffers is FailedPrecondition (transport/pinned_memory.h).
   absl::Status Prepare();
   // Fills the retry, rnr and rd_atomic fields; the caller adds the private data.
   rdma_conn_param ConnParam() const;
@@ -99,13 +106,18 @@ class RdmaConnection : public Connection {
   absl::Status Send(absl::string_view message, absl::Time deadline) override;
   absl::StatusOr<std::string> Receive(absl::Time deadline) override;
   absl::StatusOr<std::unique_ptr<MemoryRegion>> RegisterMemory(void* data, size_t size,
-                                                               bool allow_remote) override;
+                                                               Access access) override;
   absl::Status WriteRemote(const MemoryRegion& local, size_t local_offset,
                            const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                            absl::Time deadline) override;
   absl::Status ReadRemote(const MemoryRegion& local, size_t local_offset,
                           const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                           absl::Time deadline) override;
+  // Piece by piece through a send buffer (one at a time, each waited for).
+  absl::Status WriteRemoteCopy(absl::string_view local, const RemoteBuffer& remote,
+                               uint64_t remote_offset, absl::Time deadline) override;
+  absl::Status ReadRemoteCopy(char* local, size_t length, const RemoteBuffer& remote,
+                              uint64_t remote_offset, absl::Time deadline) override;
   void Close() override;
   bool IsOpen() const override;
   const PeerIdentity& peer() const override { return peer_; }
@@ -149,6 +161,14 @@ class RdmaConnection : public Connection {
   absl::Status OneSided(ibv_wr_opcode opcode, const MemoryRegion& local, size_t local_offset,
                         const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                         absl::Time deadline);
+  // Checks the remote range and the port's message size; posts the work request on
+  // [address, +length) with lkey and waits for it.
+  absl::Status PostOneSided(ibv_wr_opcode opcode, uint64_t address, uint32_t lkey,
+                            const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
+                            absl::Time deadline);
+  // The copying one-sided calls: `to_remote` copies local into the peer's buffer.
+  absl::Status CopyOneSided(bool to_remote, char* local, size_t length, const RemoteBuffer& remote,
+                            uint64_t remote_offset, absl::Time deadline);
   // Waits for a posted work request. When the deadline passes first and closes_on_timeout
   // (the request uses the caller's memory), closes the connection.
   absl::Status Wait(const std::shared_ptr<Waiter>& waiter, absl::Time deadline, const char* what,
@@ -186,6 +206,7 @@ class RdmaConnection : public Connection {
   std::vector<char> send_memory_;
   ibv_mr* recv_mr_ = nullptr;
   ibv_mr* send_mr_ = nullptr;
+  uint64_t pinned_ = 0;  // by recv_mr_ and send_mr_
   int wake_fd_ = -1;
   std::thread thread_;
 

@@ -2,15 +2,16 @@
 
 #include "transport/rdma/rdma_fabric.h"
 
+#include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
 #include "transport/handshake.h"
 #include "transport/rdma/rdma_common.h"
 #include "transport/rdma/rdma_connection.h"
@@ -106,6 +107,17 @@ absl::Status Expect(rdma_event_channel* channel, rdma_cm_event_type expected,
   }
 }
 
+// An address that did not resolve to an RDMA device: FailedPreconditionError when this host
+// has no RDMA device at all (retrying cannot help), else `status` unchanged.
+absl::Status NoDeviceOr(absl::Status status) {
+  int count = 0;
+  ibv_device** devices = ibv_get_device_list(&count);
+  if (devices != nullptr) ibv_free_device_list(devices);
+  if (devices != nullptr && count > 0) return status;
+  return absl::FailedPreconditionError(
+      absl::StrCat(status.message(), " (this host has no RDMA device)"));
+}
+
 absl::StatusOr<std::unique_ptr<Connection>> RdmaFabric::Connect(const Endpoint& endpoint,
                                                                 const PeerIdentity& identity,
                                                                 absl::Time deadline) {
@@ -118,8 +130,11 @@ absl::StatusOr<std::unique_ptr<Connection>> RdmaFabric::Connect(const Endpoint& 
   CmIdGuard guard;
   guard.channel = rdma_create_event_channel();
   if (guard.channel == nullptr) {
-    return rdma::ErrnoStatus(absl::StatusCode::kUnavailable,
-                             absl::StrCat("rdma connect to ", where, ": no RDMA support"));
+    // No rdma_cm device node: this host has no RDMA stack, and asking again will not add one.
+    const bool absent = errno == ENODEV || errno == ENOENT || errno == ENXIO;
+    return rdma::ErrnoStatus(
+        absent ? absl::StatusCode::kFailedPrecondition : absl::StatusCode::kUnavailable,
+        absl::StrCat("rdma connect to ", where, ": no RDMA support on this host"));
   }
   absl::Status status = rdma::SetNonBlocking(guard.channel->fd);
   if (!status.ok()) return status;
@@ -131,12 +146,13 @@ absl::StatusOr<std::unique_ptr<Connection>> RdmaFabric::Connect(const Endpoint& 
   int timeout_ms = std::max(1, rdma::MillisUntil(deadline, kMaxResolveMs));
   if (rdma_resolve_addr(guard.id, nullptr, reinterpret_cast<sockaddr*>(&*address), timeout_ms) !=
       0) {
-    return rdma::ErrnoStatus(absl::StatusCode::kUnavailable,
-                             absl::StrCat("rdma connect to ", where, ": rdma_resolve_addr"));
+    return NoDeviceOr(
+        rdma::ErrnoStatus(absl::StatusCode::kUnavailable,
+                          absl::StrCat("rdma connect to ", where, ": rdma_resolve_addr")));
   }
   status =
       Expect(guard.channel, RDMA_CM_EVENT_ADDR_RESOLVED, where, "address resolution", deadline);
-  if (!status.ok()) return status;
+  if (!status.ok()) return absl::IsDeadlineExceeded(status) ? status : NoDeviceOr(status);
   timeout_ms = std::max(1, rdma::MillisUntil(deadline, kMaxResolveMs));
   if (rdma_resolve_route(guard.id, timeout_ms) != 0) {
     return rdma::ErrnoStatus(absl::StatusCode::kUnavailable,

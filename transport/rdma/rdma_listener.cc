@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
 #include "transport/handshake.h"
+#include "transport/log.h"
 
 namespace vifiler {
 namespace transport {
@@ -71,7 +71,7 @@ RdmaListener::RdmaListener(rdma_event_channel* channel, rdma_cm_id* id, Endpoint
                            const FabricOptions& options)
     : options_(options), channel_(channel), listen_id_(id), endpoint_(std::move(endpoint)) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) PLOG(ERROR) << "eventfd";
+  if (wake_fd_ < 0) VIFILER_PLOG(Error) << "eventfd";
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -107,7 +107,7 @@ void RdmaListener::Close() {
     unaccepted.swap(ready_);
   }
   uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) PLOG(ERROR) << "eventfd write";
+  if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) VIFILER_PLOG(Error) << "eventfd write";
   if (thread_.joinable()) thread_.join();
   // Every event was acked by the thread, so the ids can go.
   rdma_destroy_id(listen_id_);
@@ -128,7 +128,7 @@ void RdmaListener::Run() {
       fd.revents = 0;
     }
     if (poll(fds, 2, kPollTimeoutMs) < 0 && errno != EINTR) {
-      PLOG(ERROR) << "poll";
+      VIFILER_PLOG(Error) << "poll";
       return;
     }
     if (fds[1].revents != 0) return;
@@ -141,7 +141,7 @@ void RdmaListener::Run() {
 void RdmaListener::Reject(rdma_cm_id* child, absl::string_view reason) {
   std::string text(reason.substr(0, kMaxRejectReason));
   if (rdma_reject(child, text.data(), static_cast<uint8_t>(text.size())) != 0) {
-    PLOG(WARNING) << "rdma_reject";
+    VIFILER_PLOG(Warning) << "rdma_reject";
   }
 }
 
@@ -157,6 +157,7 @@ void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
   absl::StatusOr<PeerIdentity> identity = DecodeHandshake(copy.private_data);
   std::unique_ptr<RdmaConnection> connection;
   absl::Status status;
+  bool accept_failed = false;
   if (closed) {
     status = absl::CancelledError("listener closed");
   } else if (!identity.ok()) {
@@ -170,6 +171,9 @@ void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
       param.responder_resources = std::min(param.responder_resources, copy.initiator_depth);
       param.initiator_depth = std::min(param.initiator_depth, copy.responder_resources);
       if (rdma_accept(child, &param) != 0) {
+        // The request is gone (the peer gave up or went away before it was answered): there
+        // is nobody to reject and nothing wrong with this filer.
+        accept_failed = true;
         status = ErrnoStatus(absl::StatusCode::kUnavailable, "rdma_accept");
       }
     }
@@ -179,9 +183,16 @@ void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
     rdma_ack_cm_event(event);
     return;
   }
-  LOG(WARNING) << "rdma listener on " << endpoint_.address << ":" << endpoint_.discriminator
-               << " rejects " << peer_address << ": " << status.message();
-  Reject(child, status.message());
+  if (accept_failed || closed) {
+    VIFILER_LOG(Info) << "rdma listener on " << endpoint_.address << ":" << endpoint_.discriminator
+                      << " drops the connection request of " << peer_address << ": "
+                      << status.message();
+  } else {
+    VIFILER_LOG(Warning) << "rdma listener on " << endpoint_.address << ":"
+                         << endpoint_.discriminator << " rejects " << peer_address << ": "
+                         << status.message();
+  }
+  if (!accept_failed) Reject(child, status.message());
   rdma_ack_cm_event(event);
   if (connection != nullptr) {
     connection.reset();  // destroys the child id
@@ -201,23 +212,26 @@ void RdmaListener::HandleEvent(rdma_cm_event* event) {
   auto it = pending_.find(id);
   if (it == pending_.end()) {
     if (type == RDMA_CM_EVENT_DEVICE_REMOVAL) {
-      LOG(ERROR) << "rdma listener on " << endpoint_.address << ":" << endpoint_.discriminator
-                 << ": device removed";
+      VIFILER_LOG(Error) << "rdma listener on " << endpoint_.address << ":"
+                         << endpoint_.discriminator << ": device removed";
     } else {
-      VLOG(1) << "rdma listener: ignoring " << rdma_event_str(type);
+      VIFILER_LOG(Debug) << "rdma listener: ignoring " << rdma_event_str(type);
     }
     return;
   }
   std::unique_ptr<RdmaConnection> connection = std::move(it->second);
   pending_.erase(it);
   if (type != RDMA_CM_EVENT_ESTABLISHED) {
-    LOG(WARNING) << "connection from " << connection->peer().address << " failed before it was "
-                 << "established: " << rdma_event_str(type);
+    // REJECTED, DISCONNECTED, UNREACHABLE, CONNECT_ERROR: the peer gave up (its connect timed
+    // out, it went away) between its request and the end of the handshake. Its business, not
+    // a fault of this listener, and it retries or has left: INFO.
+    VIFILER_LOG(Info) << "connection from " << connection->peer().address
+                      << " ended before it was established: " << rdma_event_str(type);
     return;
   }
   absl::Status status = connection->Start();
   if (!status.ok()) {
-    LOG(WARNING) << "connection from " << connection->peer().address << ": " << status;
+    VIFILER_LOG(Warning) << "connection from " << connection->peer().address << ": " << status;
     return;
   }
   absl::MutexLock lock(&mu_);

@@ -10,13 +10,15 @@ namespace vifiler {
 namespace transport {
 namespace tcp {
 
-uint32_t MemoryTable::Add(char* data, size_t size, bool allow_remote) {
+uint32_t MemoryTable::Add(char* data, size_t size, Access access) {
+  const bool read = access == Access::kRemoteSource || access == Access::kRemoteAny;
+  const bool write = access == Access::kRemoteSink || access == Access::kRemoteAny;
   absl::MutexLock lock(&mu_);
   uint32_t key;
   do {
     key = absl::Uniform<uint32_t>(random_);
   } while (key == 0 || entries_.contains(key));
-  entries_.emplace(key, Entry{data, size, allow_remote});
+  entries_.emplace(key, Entry{data, size, read, write});
   return key;
 }
 
@@ -25,14 +27,16 @@ void MemoryTable::Remove(uint32_t key) {
   entries_.erase(key);
 }
 
-absl::Status MemoryTable::Locate(uint32_t key, uint64_t address, size_t n, char** where) {
+absl::Status MemoryTable::Locate(uint32_t key, uint64_t address, size_t n, bool write,
+                                 char** where) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     return absl::NotFoundError(absl::StrCat("no memory registered under key ", key));
   }
   const Entry& entry = it->second;
-  if (!entry.allow_remote) {
-    return absl::PermissionDeniedError(absl::StrCat("key ", key, " allows no remote access"));
+  if (!(write ? entry.remote_write : entry.remote_read)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("key ", key, " allows no remote ", write ? "write" : "read"));
   }
   uint64_t base = reinterpret_cast<uintptr_t>(entry.data);
   if (address < base || n > entry.size || address - base > entry.size - n) {
@@ -47,17 +51,35 @@ absl::Status MemoryTable::Locate(uint32_t key, uint64_t address, size_t n, char*
 absl::Status MemoryTable::CopyIn(uint32_t key, uint64_t address, const char* source, size_t n) {
   absl::ReaderMutexLock lock(&mu_);
   char* where = nullptr;
-  absl::Status status = Locate(key, address, n, &where);
+  absl::Status status = Locate(key, address, n, /*write=*/true, &where);
   if (status.ok() && n > 0) std::memcpy(where, source, n);
   return status;
+}
+
+absl::Status MemoryTable::FillIn(
+    uint32_t key, uint64_t address, size_t n,
+    const std::function<absl::Status(char* where, size_t n, size_t* filled)>& fill,
+    size_t* filled) {
+  *filled = 0;
+  absl::ReaderMutexLock lock(&mu_);
+  char* where = nullptr;
+  absl::Status status = Locate(key, address, n, /*write=*/true, &where);
+  if (!status.ok() || n == 0) return status;
+  return fill(where, n, filled);
 }
 
 absl::Status MemoryTable::CopyOut(uint32_t key, uint64_t address, char* destination, size_t n) {
   absl::ReaderMutexLock lock(&mu_);
   char* where = nullptr;
-  absl::Status status = Locate(key, address, n, &where);
+  absl::Status status = Locate(key, address, n, /*write=*/false, &where);
   if (status.ok() && n > 0) std::memcpy(destination, where, n);
   return status;
+}
+
+absl::Status MemoryTable::Check(uint32_t key, uint64_t address, size_t n, bool write) {
+  absl::ReaderMutexLock lock(&mu_);
+  char* where = nullptr;
+  return Locate(key, address, n, write, &where);
 }
 
 RemoteBuffer TcpMemoryRegion::Describe() const {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -32,23 +33,38 @@ class MemoryTable {
   MemoryTable(const MemoryTable&) = delete;
   MemoryTable& operator=(const MemoryTable&) = delete;
 
-  // Returns the new region's key.
-  uint32_t Add(char* data, size_t size, bool allow_remote);
+  // Returns the new region's key. The peer may write it only for Access::kRemoteSink and
+  // kRemoteAny, read it only for kRemoteSource and kRemoteAny.
+  uint32_t Add(char* data, size_t size, Access access);
   void Remove(uint32_t key);
 
   // Passive side of a remote write / read of n bytes at `address` (an absolute address inside
   // the region registered under `key`). NotFoundError for an unknown or revoked key,
-  // PermissionDeniedError for a region without remote access, OutOfRangeError outside it.
+  // PermissionDeniedError for a region registered without that remote right, OutOfRangeError
+  // outside it.
   absl::Status CopyIn(uint32_t key, uint64_t address, const char* source, size_t n);
   absl::Status CopyOut(uint32_t key, uint64_t address, char* destination, size_t n);
+  // Passive side of a remote write received in place: under the table lock, locates up to n
+  // bytes at `address` and lets fill(where, n, &filled) move what it can into them; fill must
+  // not block (the lock keeps the region from being removed meanwhile). Same errors as
+  // CopyIn; fill's own error is returned as it is.
+  absl::Status FillIn(
+      uint32_t key, uint64_t address, size_t n,
+      const std::function<absl::Status(char* where, size_t n, size_t* filled)>& fill,
+      size_t* filled);
+  // What CopyIn or CopyOut of n bytes at `address` would answer now, without copying: lets the
+  // passive side validate a peer's request before it allocates or reads anything for it.
+  // write: CopyIn's check, else CopyOut's.
+  absl::Status Check(uint32_t key, uint64_t address, size_t n, bool write);
 
  private:
   struct Entry {
     char* data;
     size_t size;
-    bool allow_remote;
+    bool remote_read;
+    bool remote_write;
   };
-  absl::Status Locate(uint32_t key, uint64_t address, size_t n, char** where)
+  absl::Status Locate(uint32_t key, uint64_t address, size_t n, bool write, char** where)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -101,6 +101,23 @@ absl::Status SetNoDelay(int fd) {
   return absl::OkStatus();
 }
 
+absl::Status SetKeepAlive(int fd) {
+  const int one = 1;
+  const int idle = static_cast<int>(absl::ToInt64Seconds(kKeepAliveIdle));
+  const int interval = static_cast<int>(absl::ToInt64Seconds(kKeepAliveInterval));
+  const int count = kKeepAliveCount;
+  const unsigned int user_timeout = static_cast<unsigned int>(
+      absl::ToInt64Milliseconds(kKeepAliveIdle + kKeepAliveInterval * kKeepAliveCount));
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval)) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout)) != 0) {
+    return absl::InternalError(absl::StrCat("setsockopt(keepalive): ", ErrnoText(errno)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ScopedFd> NewTcpSocket(const SocketAddress& address) {
   ScopedFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {

@@ -61,6 +61,15 @@ std::string PeerAddressOf(int fd);
 absl::StatusOr<ScopedFd> NewTcpSocket(const SocketAddress& address);
 absl::Status SetNoDelay(int fd);
 
+// TCP keepalive on an accepted data connection, so that a peer host that vanishes (power cut,
+// cable pulled: no FIN, no RST) is noticed by the kernel and the connection fails: probes
+// after kKeepAliveIdle of silence, every kKeepAliveInterval, kKeepAliveCount unanswered probes
+// end it; TCP_USER_TIMEOUT bounds the time sent data may stay unacknowledged the same way.
+inline constexpr absl::Duration kKeepAliveIdle = absl::Seconds(30);
+inline constexpr absl::Duration kKeepAliveInterval = absl::Seconds(5);
+inline constexpr int kKeepAliveCount = 4;
+absl::Status SetKeepAlive(int fd);
+
 // Connects a non-blocking socket to `endpoint` before `deadline`. UnavailableError ("connection
 // refused by ADDR:PORT", unreachable, ...), DeadlineExceededError when the deadline passes.
 absl::StatusOr<ScopedFd> ConnectTcp(const Endpoint& endpoint, absl::Time deadline);

@@ -48,6 +48,38 @@ absl::Status StreamReader::ReadExact(char* data, size_t n) {
   return absl::OkStatus();
 }
 
+absl::Status StreamReader::ReadAvailable(char* data, size_t n, size_t* got) {
+  *got = 0;
+  if (begin_ < end_) {
+    const size_t take = std::min(n, end_ - begin_);
+    std::memcpy(data, buffer_.get() + begin_, take);
+    begin_ += take;
+    *got = take;
+    return absl::OkStatus();
+  }
+  if (stop_->load(std::memory_order_acquire)) return absl::CancelledError("reader stopped");
+  for (;;) {
+    const ssize_t r = ::recv(fd_, data, n, MSG_DONTWAIT);
+    if (r > 0) {
+      *got = static_cast<size_t>(r);
+      return absl::OkStatus();
+    }
+    if (r == 0) return absl::UnavailableError("end of stream");
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (error == EAGAIN || error == EWOULDBLOCK) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat("recv: ", strerror(error)));
+  }
+}
+
+absl::Status StreamReader::WaitReadable() {
+  if (stop_->load(std::memory_order_acquire)) return absl::CancelledError("reader stopped");
+  if (begin_ < end_) return absl::OkStatus();
+  absl::Status waited = WaitFor(fd_, POLLIN, absl::Now() + absl::Milliseconds(200));
+  if (!waited.ok() && !absl::IsDeadlineExceeded(waited)) return waited;
+  return absl::OkStatus();
+}
+
 absl::Status StreamReader::ReadSome(char* data, size_t capacity, size_t* got) {
   for (;;) {
     if (stop_->load(std::memory_order_acquire)) return absl::CancelledError("reader stopped");

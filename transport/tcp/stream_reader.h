@@ -29,6 +29,13 @@ class StreamReader {
   // socket error, CancelledError once stop is set.
   absl::Status ReadExact(char* data, size_t n);
 
+  // Moves up to n bytes that are here now (buffered, or in the socket) into data without
+  // waiting; *got receives the count, 0 when nothing has arrived. Errors as ReadExact.
+  absl::Status ReadAvailable(char* data, size_t n, size_t* got);
+  // Waits until the socket has something to read, the stream fails, or 200 ms pass (OK in
+  // each of those cases: the next read tells which); CancelledError once stop is set.
+  absl::Status WaitReadable();
+
  private:
   static constexpr size_t kBufferSize = 64 * 1024;
 

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "glog/logging.h"
+#include "transport/log.h"
 
 namespace vifiler {
 namespace transport {
@@ -26,6 +26,15 @@ constexpr absl::Duration kNoticeTimeout = absl::Seconds(1);
 // How often idle service and reader threads look at the stop flag.
 constexpr absl::Duration kIdleCheck = absl::Milliseconds(500);
 
+absl::Status CheckRemoteRange(const RemoteBuffer& remote, uint64_t remote_offset, size_t length) {
+  if (remote_offset > remote.length || length > remote.length - remote_offset) {
+    return absl::OutOfRangeError(absl::StrCat(length, " bytes at offset ", remote_offset,
+                                              " outside the remote buffer of ", remote.length,
+                                              " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRanges(const MemoryRegion& local, size_t local_offset, const RemoteBuffer& remote,
                          uint64_t remote_offset, size_t length) {
   if (local_offset > local.size() || length > local.size() - local_offset) {
@@ -33,12 +42,7 @@ absl::Status CheckRanges(const MemoryRegion& local, size_t local_offset, const R
                                               " outside the local region of ", local.size(),
                                               " bytes"));
   }
-  if (remote_offset > remote.length || length > remote.length - remote_offset) {
-    return absl::OutOfRangeError(absl::StrCat(length, " bytes at offset ", remote_offset,
-                                              " outside the remote buffer of ", remote.length,
-                                              " bytes"));
-  }
-  return absl::OkStatus();
+  return CheckRemoteRange(remote, remote_offset, length);
 }
 
 }  // namespace
@@ -104,7 +108,7 @@ absl::StatusOr<std::string> TcpConnection::Receive(absl::Time deadline) {
 }
 
 absl::StatusOr<std::unique_ptr<MemoryRegion>> TcpConnection::RegisterMemory(void* data, size_t size,
-                                                                            bool allow_remote) {
+                                                                            Access access) {
   if (data == nullptr && size > 0) return absl::InvalidArgumentError("null memory region");
   if (size > UINT32_MAX) {
     return absl::InvalidArgumentError(absl::StrCat("region of ", size, " bytes is over 4 GiB"));
@@ -114,7 +118,7 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> TcpConnection::RegisterMemory(void
     if (Stopped()) return ClosedStatus();
   }
   char* bytes = static_cast<char*>(data);
-  uint32_t key = table_->Add(bytes, size, allow_remote);
+  uint32_t key = table_->Add(bytes, size, access);
   return std::unique_ptr<MemoryRegion>(new TcpMemoryRegion(table_, bytes, size, key));
 }
 
@@ -123,6 +127,18 @@ absl::Status TcpConnection::WriteRemote(const MemoryRegion& local, size_t local_
                                         size_t length, absl::Time deadline) {
   absl::Status status = CheckRanges(local, local_offset, remote, remote_offset, length);
   if (!status.ok()) return status;
+  return WriteFrom(local.data() + local_offset, length, remote, remote_offset, deadline);
+}
+
+absl::Status TcpConnection::WriteRemoteCopy(absl::string_view local, const RemoteBuffer& remote,
+                                            uint64_t remote_offset, absl::Time deadline) {
+  absl::Status status = CheckRemoteRange(remote, remote_offset, local.size());
+  if (!status.ok()) return status;
+  return WriteFrom(local.data(), local.size(), remote, remote_offset, deadline);
+}
+
+absl::Status TcpConnection::WriteFrom(const char* data, size_t length, const RemoteBuffer& remote,
+                                      uint64_t remote_offset, absl::Time deadline) {
   if (length == 0) {
     absl::MutexLock lock(&mu_);
     return Stopped() ? ClosedStatus() : absl::OkStatus();
@@ -134,7 +150,7 @@ absl::Status TcpConnection::WriteRemote(const MemoryRegion& local, size_t local_
     header.payload_length = static_cast<uint32_t>(chunk);
     header.key = remote.key;
     header.address = remote.address + remote_offset + done;
-    status = WriteFrame(&header, local.data() + local_offset + done, chunk, deadline);
+    absl::Status status = WriteFrame(&header, data + done, chunk, deadline);
     if (!status.ok()) return status;
     done += chunk;
   }
@@ -146,14 +162,26 @@ absl::Status TcpConnection::ReadRemote(const MemoryRegion& local, size_t local_o
                                        size_t length, absl::Time deadline) {
   absl::Status status = CheckRanges(local, local_offset, remote, remote_offset, length);
   if (!status.ok()) return status;
+  return ReadInto(local.data() + local_offset, length, remote, remote_offset, deadline);
+}
+
+absl::Status TcpConnection::ReadRemoteCopy(char* local, size_t length, const RemoteBuffer& remote,
+                                           uint64_t remote_offset, absl::Time deadline) {
+  absl::Status status = CheckRemoteRange(remote, remote_offset, length);
+  if (!status.ok()) return status;
+  return ReadInto(local, length, remote, remote_offset, deadline);
+}
+
+absl::Status TcpConnection::ReadInto(char* destination, size_t length, const RemoteBuffer& remote,
+                                     uint64_t remote_offset, absl::Time deadline) {
   if (length == 0) {
     absl::MutexLock lock(&mu_);
     return Stopped() ? ClosedStatus() : absl::OkStatus();
   }
   for (size_t done = 0; done < length;) {
     size_t chunk = std::min(length - done, kMaxTransfer);
-    status = ReadChunk(local.data() + local_offset + done, remote, remote_offset + done,
-                       static_cast<uint32_t>(chunk), deadline);
+    absl::Status status = ReadChunk(destination + done, remote, remote_offset + done,
+                                    static_cast<uint32_t>(chunk), deadline);
     if (!status.ok()) return status;
     done += chunk;
   }
@@ -209,18 +237,26 @@ bool TcpConnection::IsOpen() const {
   return !Stopped();
 }
 
+absl::Status TcpConnection::AcquireWriter(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto writable = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writer_busy_ || Stopped(); };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&writable), deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("timed out waiting to write to ", peer_.address));
+  }
+  if (Stopped()) return ClosedStatus();
+  writer_busy_ = true;
+  return absl::OkStatus();
+}
+
+void TcpConnection::ReleaseWriter() {
+  absl::MutexLock lock(&mu_);
+  writer_busy_ = false;
+}
+
 absl::Status TcpConnection::WriteFrame(FrameHeader* header, const char* payload, size_t n,
                                        absl::Time deadline) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto writable = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writer_busy_ || Stopped(); };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&writable), deadline)) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("timed out waiting to write to ", peer_.address));
-    }
-    if (Stopped()) return ClosedStatus();
-    writer_busy_ = true;
-  }
+  if (absl::Status s = AcquireWriter(deadline); !s.ok()) return s;
   uint32_t piggybacked = credits_.TakePending();
   header->credits += piggybacked;
   unreturned_.fetch_sub(header->credits, std::memory_order_relaxed);
@@ -229,10 +265,7 @@ absl::Status TcpConnection::WriteFrame(FrameHeader* header, const char* payload,
   iovec iov[2] = {{encoded, kFrameHeaderSize}, {const_cast<char*>(payload), n}};
   size_t written = 0;
   absl::Status status = WriteFully(fd_.get(), iov, n > 0 ? 2 : 1, deadline, &written);
-  {
-    absl::MutexLock lock(&mu_);
-    writer_busy_ = false;
-  }
+  ReleaseWriter();
   if (status.ok()) return status;
   if (absl::IsDeadlineExceeded(status) && written == 0) {
     unreturned_.fetch_add(header->credits, std::memory_order_relaxed);
@@ -256,7 +289,7 @@ void TcpConnection::ReaderLoop() {
         Fail(absl::UnavailableError(absl::StrCat("connection closed by peer ", peer_.address, " (",
                                                  status.message(), ")")));
       } else {
-        LOG(WARNING) << "closing connection to " << peer_.address << ": " << status;
+        VIFILER_LOG(Warning) << "closing connection to " << peer_.address << ": " << status;
         FailWithNotice(status.message());
       }
       return;
@@ -290,21 +323,8 @@ absl::Status TcpConnection::HandleFrame(const FrameHeader& header) {
     case FrameType::kCredit:
       if (n != 0) return absl::InvalidArgumentError("protocol error: credit frame with payload");
       return absl::OkStatus();
-    case FrameType::kWrite: {
-      if (n > kMaxTransfer) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("protocol error: remote write of ", n, " bytes"));
-      }
-      char* data = Scratch(n);
-      absl::Status status = stream_.ReadExact(data, n);
-      if (!status.ok()) return status;
-      status = table_->CopyIn(header.key, header.address, data, n);
-      if (!status.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("remote write rejected: ", status.message()));
-      }
-      return absl::OkStatus();
-    }
+    case FrameType::kWrite:
+      return HandleRemoteWrite(header);
     case FrameType::kReadReq: {
       if (n != 0 || header.length > kMaxTransfer) {
         return absl::InvalidArgumentError("protocol error: malformed read request");
@@ -332,42 +352,103 @@ absl::Status TcpConnection::HandleFrame(const FrameHeader& header) {
       absl::StrCat("protocol error: unknown frame type ", static_cast<int>(header.type)));
 }
 
+absl::Status TcpConnection::HandleRemoteWrite(const FrameHeader& header) {
+  const uint32_t n = header.payload_length;
+  if (n > kMaxTransfer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("protocol error: remote write of ", n, " bytes"));
+  }
+  // Validated before a byte of the payload is read or any memory set aside for it. The payload
+  // then goes from the socket straight into the registered region: whatever has arrived is
+  // moved under the table lock without waiting (so a region is never removed while bytes land
+  // in it, and removal never waits on the network); the wait for more is outside the lock.
+  absl::Status status = table_->Check(header.key, header.address, n, /*write=*/true);
+  for (size_t done = 0; status.ok() && done < n;) {
+    absl::Status read;
+    size_t got = 0;
+    status = table_->FillIn(
+        header.key, header.address + done, n - done,
+        [this, &read](char* where, size_t length, size_t* filled) {
+          read = stream_.ReadAvailable(where, length, filled);
+          return absl::OkStatus();
+        },
+        &got);
+    if (!read.ok()) return read;
+    done += got;
+    if (status.ok() && got == 0) {
+      if (absl::Status waited = stream_.WaitReadable(); !waited.ok()) return waited;
+    }
+  }
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("remote write rejected: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TcpConnection::HandleReadResponse(const FrameHeader& header) {
   const uint32_t n = header.payload_length;
-  bool ok = header.status == FrameStatus::kOk;
-  if (n > (ok ? kMaxTransfer : kMaxReasonLength)) {
+  if (header.status != FrameStatus::kOk) {
+    if (n > kMaxReasonLength) {
+      return absl::InvalidArgumentError("protocol error: oversized read response");
+    }
+    std::string reason(n, '\0');
+    absl::Status status = stream_.ReadExact(reason.data(), n);
+    if (!status.ok()) return status;
+    absl::MutexLock lock(&mu_);
+    auto it = reads_.find(header.id);
+    if (it == reads_.end()) return absl::OkStatus();  // the reader gave up already
+    it->second->status = StatusFromFrame(header.status, reason);
+    it->second->done = true;
+    reads_.erase(it);
+    return absl::OkStatus();
+  }
+  if (n > kMaxTransfer) {
     return absl::InvalidArgumentError("protocol error: oversized read response");
   }
-  char* data = Scratch(n);
-  absl::Status status = stream_.ReadExact(data, n);
-  if (!status.ok()) return status;
+  // The bytes go from the socket straight into the waiting reader's destination, only while it
+  // still waits (it may give up at its deadline, and its destination with it): what has arrived
+  // is moved under mu_ without waiting; the wait for more is outside it. Bytes nobody waits
+  // for any more are read into the scratch buffer and dropped.
+  for (size_t done = 0; done < n;) {
+    size_t got = 0;
+    bool waited_for = false;
+    absl::Status read;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = reads_.find(header.id);
+      if (it != reads_.end() && n == it->second->length) {
+        waited_for = true;
+        read = stream_.ReadAvailable(it->second->destination + done, n - done, &got);
+      }
+    }
+    if (!waited_for) {
+      read = stream_.ReadAvailable(Scratch(), std::min<size_t>(n - done, kScratchSize), &got);
+    }
+    if (!read.ok()) return read;
+    done += got;
+    if (got == 0) {
+      if (absl::Status waited = stream_.WaitReadable(); !waited.ok()) return waited;
+    }
+  }
   absl::MutexLock lock(&mu_);
   auto it = reads_.find(header.id);
   if (it == reads_.end()) return absl::OkStatus();  // the reader gave up already
   PendingRead* pending = it->second;
-  if (!ok) {
-    pending->status = StatusFromFrame(header.status, absl::string_view(data, n));
-  } else if (n != pending->length) {
+  if (n != pending->length) {
     pending->status = absl::InternalError(
         absl::StrCat("remote read answered with ", n, " bytes, ", pending->length, " asked"));
-  } else {
-    std::memcpy(pending->destination, data, n);
   }
   pending->done = true;
   reads_.erase(it);
   return absl::OkStatus();
 }
 
-char* TcpConnection::Scratch(size_t n) {
-  if (scratch_size_ < n) {
-    scratch_.reset(new char[n]);
-    scratch_size_ = n;
-  }
+char* TcpConnection::Scratch() {
+  if (scratch_ == nullptr) scratch_.reset(new char[kScratchSize]);
   return scratch_.get();
 }
 
 void TcpConnection::ServiceLoop() {
-  std::string buffer;
   for (;;) {
     uint32_t credits = 0;
     bool have_request = false;
@@ -398,31 +479,69 @@ void TcpConnection::ServiceLoop() {
         return;
       }
     }
-    if (have_request) {
-      if (buffer.size() < request.length) buffer.resize(request.length);
-      absl::Status status =
-          table_->CopyOut(request.key, request.address, buffer.data(), request.length);
-      FrameHeader header;
-      header.type = FrameType::kReadResp;
-      header.id = request.id;
-      header.status = FrameStatusFrom(status);
-      std::string reason;
-      const char* payload = buffer.data();
-      size_t n = request.length;
-      if (!status.ok()) {
-        reason = std::string(status.message().substr(0, kMaxReasonLength));
-        payload = reason.data();
-        n = reason.size();
-      }
-      header.payload_length = static_cast<uint32_t>(n);
-      status = WriteFrame(&header, payload, n, absl::Now() + kServiceWriteTimeout);
-      if (!status.ok()) {
-        Fail(absl::UnavailableError(absl::StrCat("cannot answer a remote read from ", peer_.address,
-                                                 ": ", status.message())));
-        return;
-      }
-    }
+    if (have_request && !ServeRead(request)) return;
   }
+}
+
+bool TcpConnection::ServeRead(const ReadRequest& request) {
+  // Validate first: a request for an unknown key or outside a region costs nothing but its
+  // error answer. An accepted one is streamed through the fixed service buffer, its first piece
+  // copied before the frame starts, so a region revoked by then still gets an error answer.
+  const uint32_t n = request.length;
+  const size_t first = std::min<size_t>(n, kScratchSize);
+  absl::Status status = table_->Check(request.key, request.address, n, /*write=*/false);
+  if (status.ok() && n > 0) {
+    status = table_->CopyOut(request.key, request.address, ServiceBuffer(), first);
+  }
+  FrameHeader header;
+  header.type = FrameType::kReadResp;
+  header.id = request.id;
+  header.status = FrameStatusFrom(status);
+  const absl::Time deadline = absl::Now() + kServiceWriteTimeout;
+  if (!status.ok()) {
+    const std::string reason(status.message().substr(0, kMaxReasonLength));
+    header.payload_length = static_cast<uint32_t>(reason.size());
+    status = WriteFrame(&header, reason.data(), reason.size(), deadline);
+  } else {
+    header.payload_length = n;
+    status = StreamReadAnswer(&header, request, first, deadline);
+  }
+  if (!status.ok()) {
+    Fail(absl::UnavailableError(
+        absl::StrCat("cannot answer a remote read from ", peer_.address, ": ", status.message())));
+    return false;
+  }
+  return true;
+}
+
+absl::Status TcpConnection::StreamReadAnswer(FrameHeader* header, const ReadRequest& request,
+                                             size_t first, absl::Time deadline) {
+  if (absl::Status s = AcquireWriter(deadline); !s.ok()) return s;
+  header->credits += credits_.TakePending();
+  unreturned_.fetch_sub(header->credits, std::memory_order_relaxed);
+  char encoded[kFrameHeaderSize];
+  EncodeFrameHeader(*header, encoded);
+  char* buffer = ServiceBuffer();
+  iovec iov[2] = {{encoded, kFrameHeaderSize}, {buffer, first}};
+  size_t written = 0;
+  absl::Status status = WriteFully(fd_.get(), iov, first > 0 ? 2 : 1, deadline, &written);
+  for (size_t done = first; status.ok() && done < request.length;) {
+    const size_t piece = std::min<size_t>(request.length - done, kScratchSize);
+    // Once the frame has started, a failed copy (the region was revoked meanwhile) cannot be
+    // answered: the connection breaks (by the caller), so no stale bytes reach the peer as data.
+    status = table_->CopyOut(request.key, request.address + done, buffer, piece);
+    if (!status.ok()) break;
+    iovec data = {buffer, piece};
+    status = WriteFully(fd_.get(), &data, 1, deadline, &written);
+    done += piece;
+  }
+  ReleaseWriter();
+  return status;
+}
+
+char* TcpConnection::ServiceBuffer() {
+  if (service_buffer_ == nullptr) service_buffer_.reset(new char[kScratchSize]);
+  return service_buffer_.get();
 }
 
 void TcpConnection::Fail(absl::Status reason) {

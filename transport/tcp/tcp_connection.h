@@ -18,6 +18,19 @@
 // up); a bad remote write cannot be answered, so the passive side sends an error frame and
 // closes the connection, and the active side's later calls fail with UnavailableError.
 //
+// Memory: nothing a peer sends makes this side allocate before the request is validated, and no
+// buffer grows to the largest frame seen. A remote write's key and range are checked before its
+// payload is read, which then goes from the socket straight into the registered region (what
+// has arrived is moved under the memory table's lock without waiting; a region revoked half-way
+// breaks the connection); a read answer goes the same way into the waiting ReadRemote's
+// destination (moved under mu_ without waiting; bytes nobody waits for any more are dropped
+// through the reader's fixed scratch buffer of kScratchSize); a read request whose key and range
+// were accepted is answered in pieces of kScratchSize copied through the service thread's fixed
+// buffer, the writer slot held for the whole frame (each buffer allocated on first use and kept
+// for the connection's life: nothing is mapped or allocated per request). If the region is
+// revoked after the answer's first piece went out, the connection breaks (the frame cannot be
+// finished honestly).
+//
 // Close() is idempotent and wakes every waiter; the destructor closes and joins both threads.
 
 #ifndef VIFILER_TRANSPORT_TCP_TCP_CONNECTION_H_
@@ -50,6 +63,9 @@ namespace tcp {
 
 class TcpConnection : public Connection {
  public:
+  // Bytes of a remote write or of a read answer the reader copies at a time.
+  static constexpr size_t kScratchSize = 256 * 1024;
+
   // Takes a connected non-blocking socket and the negotiated parameters; starts the threads.
   TcpConnection(ScopedFd fd, PeerIdentity peer, const LinkParams& params);
   TcpConnection(const TcpConnection&) = delete;
@@ -60,13 +76,18 @@ class TcpConnection : public Connection {
   absl::Status Send(absl::string_view message, absl::Time deadline) override;
   absl::StatusOr<std::string> Receive(absl::Time deadline) override;
   absl::StatusOr<std::unique_ptr<MemoryRegion>> RegisterMemory(void* data, size_t size,
-                                                               bool allow_remote) override;
+                                                               Access access) override;
   absl::Status WriteRemote(const MemoryRegion& local, size_t local_offset,
                            const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                            absl::Time deadline) override;
   absl::Status ReadRemote(const MemoryRegion& local, size_t local_offset,
                           const RemoteBuffer& remote, uint64_t remote_offset, size_t length,
                           absl::Time deadline) override;
+  // The stream carries the bytes from wherever they are: no copy beyond WriteRemote's.
+  absl::Status WriteRemoteCopy(absl::string_view local, const RemoteBuffer& remote,
+                               uint64_t remote_offset, absl::Time deadline) override;
+  absl::Status ReadRemoteCopy(char* local, size_t length, const RemoteBuffer& remote,
+                              uint64_t remote_offset, absl::Time deadline) override;
   void Close() override;
   bool IsOpen() const override;
   const PeerIdentity& peer() const override { return peer_; }
@@ -87,20 +108,37 @@ class TcpConnection : public Connection {
     uint32_t length;
   };
 
+  // Takes the one writer slot (waiting until deadline) / gives it back.
+  absl::Status AcquireWriter(absl::Time deadline);
+  void ReleaseWriter();
   // Writes one frame (header, then payload[0, n)); piggybacks pending credits. On a deadline
   // before any byte went out the credits are kept and DeadlineExceededError returned; any other
   // failure breaks the connection.
   absl::Status WriteFrame(FrameHeader* header, const char* payload, size_t n, absl::Time deadline);
+  // The bodies of the one-sided calls, once the ranges were checked.
+  absl::Status WriteFrom(const char* data, size_t length, const RemoteBuffer& remote,
+                         uint64_t remote_offset, absl::Time deadline);
+  absl::Status ReadInto(char* destination, size_t length, const RemoteBuffer& remote,
+                        uint64_t remote_offset, absl::Time deadline);
   absl::Status ReadChunk(char* destination, const RemoteBuffer& remote, uint64_t remote_offset,
                          uint32_t length, absl::Time deadline);
 
   void ReaderLoop();
   absl::Status HandleFrame(const FrameHeader& header);
+  absl::Status HandleRemoteWrite(const FrameHeader& header);
   absl::Status HandleReadResponse(const FrameHeader& header);
-  // Makes sure the scratch buffer holds n bytes.
-  char* Scratch(size_t n);
+  // The reader's scratch buffer of kScratchSize bytes (allocated on first use).
+  char* Scratch();
   void ServiceLoop();
-  void ServeRead(const ReadRequest& request);
+  // Answers one read request; false when the connection broke.
+  bool ServeRead(const ReadRequest& request);
+  // Writes the answer frame of an accepted read request whose first `first` bytes are in the
+  // service buffer already, copying the rest piece by piece. Any error leaves the stream out of
+  // step: the caller breaks the connection.
+  absl::Status StreamReadAnswer(FrameHeader* header, const ReadRequest& request, size_t first,
+                                absl::Time deadline);
+  // The service thread's buffer of kScratchSize bytes (allocated on first use).
+  char* ServiceBuffer();
 
   // Breaks the connection with `reason` (no-op when already closed or broken).
   void Fail(absl::Status reason);
@@ -134,7 +172,8 @@ class TcpConnection : public Connection {
   // Reader thread only.
   StreamReader stream_;
   std::unique_ptr<char[]> scratch_;
-  size_t scratch_size_ = 0;
+  // Service thread only.
+  std::unique_ptr<char[]> service_buffer_;
 
   std::thread reader_;
   std::thread service_;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,8 +18,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "glog/logging.h"
 #include "transport/handshake.h"
+#include "transport/log.h"
 #include "transport/tcp/tcp_connection.h"
 
 namespace vifiler {
@@ -45,6 +46,13 @@ bool SendReply(int fd, const std::string& reply) {
     n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   return n == static_cast<ssize_t>(reply.size());
+}
+
+// True when descriptor fd leaves fewer than kReservedDescriptors free below the soft limit.
+bool NearDescriptorLimit(int fd) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return false;
+  return static_cast<rlim_t>(fd) + kReservedDescriptors >= limit.rlim_cur;
 }
 
 }  // namespace
@@ -110,11 +118,11 @@ void TcpListener::Close() {
   closed_ = true;
   uint64_t one = 1;
   if (::write(wake_fd_.get(), &one, sizeof(one)) < 0) {
-    LOG(ERROR) << "cannot wake the accepting thread: " << strerror(errno);
+    VIFILER_LOG(Error) << "cannot wake the accepting thread: " << strerror(errno);
   }
   auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !accepting_; };
   if (!mu_.AwaitWithTimeout(absl::Condition(&idle), kCloseWait)) {
-    LOG(ERROR) << "Accept on " << endpoint_.ToString() << " did not stop; socket left open";
+    VIFILER_LOG(Error) << "Accept on " << endpoint_.ToString() << " did not stop; socket left open";
     return;
   }
   fd_.reset();
@@ -137,15 +145,19 @@ absl::StatusOr<std::unique_ptr<Connection>> TcpListener::AcceptLoop(absl::Time d
     absl::Time wake_at = deadline;
     auto expired = [now](const Handshake& h) { return h.deadline <= now; };
     for (const Handshake& h : handshakes_) {
-      if (expired(h)) LOG(INFO) << "handshake from " << h.address << " timed out";
+      if (expired(h)) VIFILER_LOG(Info) << "handshake from " << h.address << " timed out";
     }
     handshakes_.erase(std::remove_if(handshakes_.begin(), handshakes_.end(), expired),
                       handshakes_.end());
     for (const Handshake& h : handshakes_) wake_at = std::min(wake_at, h.deadline);
 
+    // While accept(2) lacks resources the listening socket is left alone (it stays readable:
+    // polling it would spin); handshakes in progress go on.
+    const bool paused = now < accept_paused_until_;
+    if (paused) wake_at = std::min(wake_at, accept_paused_until_);
     polled.clear();
     polled.push_back({wake_fd_.get(), POLLIN, 0});
-    polled.push_back({fd_.get(), POLLIN, 0});
+    polled.push_back({fd_.get(), static_cast<short>(paused ? 0 : POLLIN), 0});
     for (const Handshake& h : handshakes_) polled.push_back({h.fd.get(), POLLIN, 0});
     int n = ::poll(polled.data(), polled.size(), PollTimeoutMs(wake_at));
     if (n < 0 && errno != EINTR) {
@@ -177,21 +189,55 @@ void TcpListener::TakeNewPeers() {
   for (int i = 0; i < kAcceptBurst; ++i) {
     int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        LOG(WARNING) << "accept on " << endpoint_.ToString() << ": " << strerror(errno);
+      const int error = errno;
+      if (error == EINTR || error == ECONNABORTED) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;
+      const absl::Time now = absl::Now();
+      uint64_t suppressed = 0;
+      if (AcceptBackoff::IsResourceError(error)) {
+        const absl::Duration pause = backoff_.Failed();
+        accept_paused_until_ = now + pause;
+        if (backoff_.ShouldLog(now, &suppressed)) {
+          VIFILER_LOG(Warning) << "accept on " << endpoint_.ToString() << ": " << strerror(error)
+                               << "; not accepting for " << absl::FormatDuration(pause) << " ("
+                               << suppressed << " more such failures since the last "
+                               << "report)";
+        }
+      } else {
+        // Another failure of the listening socket: bounded too (it may repeat on every poll).
+        accept_paused_until_ = now + AcceptBackoff::kFirst;
+        if (backoff_.ShouldLog(now, &suppressed)) {
+          VIFILER_LOG(Warning) << "accept on " << endpoint_.ToString() << ": " << strerror(error)
+                               << " (" << suppressed << " more failures since the last report)";
+        }
       }
       return;
     }
+    if (NearDescriptorLimit(fd)) {
+      ::close(fd);
+      const absl::Time now = absl::Now();
+      const absl::Duration pause = backoff_.Failed();
+      accept_paused_until_ = now + pause;
+      uint64_t suppressed = 0;
+      if (backoff_.ShouldLog(now, &suppressed)) {
+        VIFILER_LOG(Warning) << "accept on " << endpoint_.ToString() << ": fewer than "
+                             << kReservedDescriptors << " descriptors left; closed a new "
+                             << "connection, not accepting for " << absl::FormatDuration(pause)
+                             << " (" << suppressed << " more such refusals since the last report)";
+      }
+      return;
+    }
+    backoff_.Succeeded();
     Handshake peer;
     peer.fd.reset(fd);
     peer.address = PeerAddressOf(fd);
     peer.deadline = absl::Now() + kHandshakeTimeout;
     absl::Status status = SetNoDelay(fd);
-    if (!status.ok()) LOG(WARNING) << peer.address << ": " << status;
+    if (status.ok()) status = SetKeepAlive(fd);
+    if (!status.ok()) VIFILER_LOG(Warning) << peer.address << ": " << status;
     if (handshakes_.size() >= kMaxHandshakes) {
-      LOG(WARNING) << "too many handshakes on " << endpoint_.ToString() << "; dropping "
-                   << handshakes_.front().address;
+      VIFILER_LOG(Warning) << "too many handshakes on " << endpoint_.ToString() << "; dropping "
+                           << handshakes_.front().address;
       handshakes_.erase(handshakes_.begin());
     }
     handshakes_.push_back(std::move(peer));
@@ -209,7 +255,7 @@ TcpListener::Progress TcpListener::Advance(Handshake* peer,
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Progress::kWaiting;
   if (n <= 0) {
-    LOG(INFO) << "peer " << peer->address << " left during the handshake";
+    VIFILER_LOG(Info) << "peer " << peer->address << " left during the handshake";
     return Progress::kDropped;
   }
   peer->hello.append(buffer, static_cast<size_t>(n));
@@ -222,8 +268,8 @@ TcpListener::Progress TcpListener::Advance(Handshake* peer,
     status = absl::InvalidArgumentError("bad link parameters");
   }
   if (!status.ok()) {
-    LOG(WARNING) << "rejected connection from " << peer->address << " on " << endpoint_.ToString()
-                 << ": " << status.message();
+    VIFILER_LOG(Warning) << "rejected connection from " << peer->address << " on "
+                         << endpoint_.ToString() << ": " << status.message();
     SendReply(peer->fd.get(), EncodeReply(false, LinkParams(), status.message()));
     return Progress::kDropped;
   }
@@ -231,7 +277,7 @@ TcpListener::Progress TcpListener::Advance(Handshake* peer,
   agreed.credits = std::min(offered.credits, params_.credits);
   agreed.max_message_size = std::min(offered.max_message_size, params_.max_message_size);
   if (!SendReply(peer->fd.get(), EncodeReply(true, agreed, ""))) {
-    LOG(INFO) << "cannot answer " << peer->address << "; dropped";
+    VIFILER_LOG(Info) << "cannot answer " << peer->address << "; dropped";
     return Progress::kDropped;
   }
   identity->address = peer->address;

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "transport/accept_backoff.h"
 #include "transport/fabric.h"
 #include "transport/tcp/socket_io.h"
 #include "transport/tcp/tcp_wire.h"
@@ -35,6 +36,11 @@ namespace tcp {
 
 inline constexpr absl::Duration kHandshakeTimeout = absl::Seconds(5);
 inline constexpr size_t kMaxHandshakes = 128;
+// Descriptors an accept must leave free for the rest of the process (files of the volume, the
+// reply log): a connection whose descriptor is within this many of RLIMIT_NOFILE is closed at
+// once and accepting pauses as after EMFILE. (Descriptors are allocated lowest first, so a
+// socket numbered that high means nearly all below it are taken.)
+inline constexpr int kReservedDescriptors = 16;
 
 class TcpListener : public Listener {
  public:
@@ -79,6 +85,9 @@ class TcpListener : public Listener {
   bool accepting_ ABSL_GUARDED_BY(mu_) = false;
   // Used only by the thread holding accepting_, or by Close() once nobody holds it.
   std::vector<Handshake> handshakes_;
+  // accept(2) ran out of descriptors or memory: the listening socket is not polled until then.
+  absl::Time accept_paused_until_ = absl::InfinitePast();
+  AcceptBackoff backoff_;
 };
 
 }  // namespace tcp

@@ -78,7 +78,7 @@ enum class FrameStatus : uint8_t {
   kOk = 0,
   kNotFound = 1,    // unknown or revoked key
   kOutOfRange = 2,  // outside the region
-  kPermission = 3,  // region registered without allow_remote
+  kPermission = 3,  // region registered without that remote right (Access)
   kInternal = 4,
 };
 

@@ -138,7 +138,8 @@ TEST_F(RdmaTest, RdmaWriteAndReadOneMiB) {
   MakePair();
   constexpr size_t kSize = 1 << 20;
   std::string server_memory(kSize, '\0');
-  auto server_region = server_->RegisterMemory(&server_memory[0], kSize, /*allow_remote=*/true);
+  auto server_region =
+      server_->RegisterMemory(&server_memory[0], kSize, transport::Access::kRemoteAny);
   ASSERT_TRUE(server_region.ok()) << server_region.status();
   RemoteBuffer remote = (*server_region)->Describe();
   EXPECT_EQ(remote.length, kSize);
@@ -149,7 +150,8 @@ TEST_F(RdmaTest, RdmaWriteAndReadOneMiB) {
   RemoteBuffer target = DecodeRemote(*described);
 
   std::string client_memory = Pattern(kSize, 7);
-  auto client_region = client_->RegisterMemory(&client_memory[0], kSize, false);
+  auto client_region =
+      client_->RegisterMemory(&client_memory[0], kSize, transport::Access::kLocalSink);
   ASSERT_TRUE(client_region.ok()) << client_region.status();
 
   // WRITE, then a message: the message arrives after the data is in place.
@@ -195,12 +197,13 @@ TEST_F(RdmaTest, RdmaWriteAndReadOneMiB) {
 TEST_F(RdmaTest, BadRemoteKeyFailsAndClosesConnection) {
   MakePair();
   std::string server_memory(4096, 'a');
-  auto server_region = server_->RegisterMemory(&server_memory[0], 4096, true);
+  auto server_region =
+      server_->RegisterMemory(&server_memory[0], 4096, transport::Access::kRemoteAny);
   ASSERT_TRUE(server_region.ok());
   RemoteBuffer bad = (*server_region)->Describe();
   bad.key ^= 0x5a5a00;
   std::string local(4096, 'b');
-  auto region = client_->RegisterMemory(&local[0], 4096, false);
+  auto region = client_->RegisterMemory(&local[0], 4096, transport::Access::kLocalSink);
   ASSERT_TRUE(region.ok());
   absl::Status status = client_->WriteRemote(**region, 0, bad, 0, 4096, In(absl::Seconds(20)));
   EXPECT_FALSE(status.ok());
@@ -467,7 +470,7 @@ TEST_F(RdmaTest, LocalCloseWakesBlockedReceiveAndSend) {
 TEST_F(RdmaTest, DestroyingPeerDoesNotHangTheOtherSide) {
   MakePair();
   std::string memory(1 << 16, 'q');
-  auto region = client_->RegisterMemory(&memory[0], memory.size(), true);
+  auto region = client_->RegisterMemory(&memory[0], memory.size(), transport::Access::kRemoteAny);
   ASSERT_TRUE(region.ok());
   server_.reset();  // vanishes without a word from the application
   absl::Time start = absl::Now();

@@ -1,13 +1,15 @@
 // Copyright 2026 The vifiler Authors.
 //
-// VmCluster: a handle on tools/rxe-vm/vm-cluster for host-side tests. The script boots
+// VmCluster: a handle on tools/rxe-vm/vm-cluster for host-side programs (the hosts test suite,
+// vifiler-bench --failover --testbed). The script boots
 // throw-away QEMU guests that act as separate hosts (each its own kernel, page cache, clock,
 // IPv4 address and rxe0) on one private Ethernet segment, with shared virtio-blk disks
 // (/dev/disk/by-id/virtio-NAME in every guest, the host cache bypassed), and cuts their power,
 // partitions their network and boots them again. See tools/rxe-vm/README.md ("vm-cluster").
 //
 // Contract:
-//  - The script is $VIFILER_VM_CLUSTER (set by meson). Every call runs it once and is bounded
+//  - The script is Options::script, or else $VIFILER_VM_CLUSTER (meson sets it for the tests).
+//    Every call runs it once and is bounded
 //    in time: the script's own deadline (exec/wait --timeout, --boot-timeout) plus a margin,
 //    after which the script is SIGKILLed.
 //  - A failure of the harness (bad arguments, a guest that is down or does not boot, a
@@ -26,8 +28,8 @@
 // Exec, Start, Wait, Output and Signal may run concurrently (each is an independent run of the
 // script; it serialises state changes on the directory); everything else from one thread.
 
-#ifndef VIFILER_TESTS_HOSTS_VM_CLUSTER_H_
-#define VIFILER_TESTS_HOSTS_VM_CLUSTER_H_
+#ifndef VIFILER_TOOLS_TESTBED_VM_CLUSTER_H_
+#define VIFILER_TOOLS_TESTBED_VM_CLUSTER_H_
 
 #include <map>
 #include <memory>
@@ -40,7 +42,7 @@
 #include "absl/time/time.h"
 
 namespace vifiler {
-namespace testing {
+namespace testbed {
 
 // What a command run in a guest did.
 struct ExecResult {
@@ -71,6 +73,8 @@ class VmCluster {
     bool rxe = true;  // create rxe0 on eth0 in every guest
     absl::Duration boot_timeout = absl::Seconds(300);
     bool keep_dir = false;  // do not delete dir on destruction (also VIFILER_KEEP_CLUSTER=1)
+    // Path of tools/rxe-vm/vm-cluster; empty: $VIFILER_VM_CLUSTER.
+    std::string script;
   };
 
   // Boots the guests and returns once all run their agent. Prints nothing on success (the
@@ -164,7 +168,7 @@ class VmCluster {
   std::map<std::string, std::string> ips_;
 };
 
-}  // namespace testing
+}  // namespace testbed
 }  // namespace vifiler
 
-#endif  // VIFILER_TESTS_HOSTS_VM_CLUSTER_H_
+#endif  // VIFILER_TOOLS_TESTBED_VM_CLUSTER_H_

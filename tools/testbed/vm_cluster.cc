@@ -1,12 +1,14 @@
 // Copyright 2026 The vifiler Authors.
 
-#include "tests/hosts/vm_cluster.h"
+#include "tools/testbed/vm_cluster.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -14,11 +16,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "tests/integration/run_command.h"
-#include "tests/integration/test_env.h"
+#include "tools/run_command.h"
 
 namespace vifiler {
-namespace testing {
+namespace testbed {
 
 namespace {
 
@@ -64,6 +65,19 @@ absl::Status HarnessError(const std::string& message, const std::string& err) {
   return absl::InternalError(message);
 }
 
+std::string MakeScratchDir(const std::string& prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string tmpl =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/", prefix, "-XXXXXX");
+  char* made = mkdtemp(tmpl.data());
+  return made != nullptr ? std::string(made) : std::string();
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
 bool KeepFromEnv() {
   const char* v = getenv("VIFILER_KEEP_CLUSTER");
   return v != nullptr && std::string(v) == "1";
@@ -78,14 +92,19 @@ VmCluster::VmCluster(Options options, std::string script, bool made_dir)
       made_dir_(made_dir) {}
 
 absl::StatusOr<std::unique_ptr<VmCluster>> VmCluster::Up(const Options& options) {
-  const char* script = getenv("VIFILER_VM_CLUSTER");
-  if (script == nullptr || *script == '\0') {
-    return absl::FailedPreconditionError(
-        "VIFILER_VM_CLUSTER is not set (the path of tools/rxe-vm/vm-cluster; meson test sets it)");
+  std::string script = options.script;
+  if (script.empty()) {
+    const char* env = getenv("VIFILER_VM_CLUSTER");
+    if (env == nullptr || *env == '\0') {
+      return absl::FailedPreconditionError(
+          "VIFILER_VM_CLUSTER is not set (the path of tools/rxe-vm/vm-cluster; meson test sets "
+          "it)");
+    }
+    script = env;
   }
-  if (access(script, X_OK) != 0) {
+  if (access(script.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("VIFILER_VM_CLUSTER=", script, " is not an executable"));
+        absl::StrCat("vm-cluster script ", script, " is not an executable"));
   }
   if (options.hosts.empty()) return absl::InvalidArgumentError("VmCluster: no hosts");
   Options opts = options;
@@ -157,7 +176,7 @@ absl::StatusOr<VmCluster::Run> VmCluster::RunScript(const std::vector<std::strin
   std::vector<std::string> argv = {script_};
   argv.insert(argv.end(), args.begin(), args.end());
   Run run;
-  absl::StatusOr<int> rc = RunCommand(argv, &run.out, &run.err, hard_timeout);
+  absl::StatusOr<int> rc = tools::RunCommand(argv, &run.out, &run.err, hard_timeout);
   if (!rc.ok()) {
     return absl::DeadlineExceededError(
         absl::StrCat("vm-cluster ", absl::StrJoin(args, " "), ": killed after ",
@@ -332,5 +351,5 @@ absl::StatusOr<std::string> VmCluster::Console(const std::string& host) {
 
 absl::Status VmCluster::Down() { return Check({"down", dir_}); }
 
-}  // namespace testing
+}  // namespace testbed
 }  // namespace vifiler
