@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "transport/log.h"
+#include "transport/writable_memory.h"
 
 namespace vifiler {
 namespace transport {
@@ -116,6 +117,14 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> TcpConnection::RegisterMemory(void
   {
     absl::MutexLock lock(&mu_);
     if (Stopped()) return ClosedStatus();
+  }
+  // The reader thread copies into memory this side or the peer writes: memory that cannot be
+  // written is refused here, as a device refuses to register it, rather than fault there.
+  if ((access == Access::kLocalSink || access == Access::kRemoteSink ||
+       access == Access::kRemoteAny) &&
+      !IsWritable(data, size)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("registering ", size, " bytes to be written: not writable memory"));
   }
   char* bytes = static_cast<char*>(data);
   uint32_t key = table_->Add(bytes, size, access);
