@@ -214,11 +214,16 @@ class CallDeadlineTest : public ConnectErrorsTest {
     if (HasFatalFailure()) return;
     const std::string volume = dir_ + "/volume-a";
     ASSERT_EQ(mkdir(volume.c_str(), 0755), 0);
+    // The tests freeze the filer (SIGSTOP) for up to half a second: a lease longer than the
+    // default 600 ms keeps its fence guard from killing it for not renewing meanwhile.
     filer_ = std::make_unique<FilerProcess>("filer-a", volume, fabric_.address_a, hosts_,
-                                            dir_ + "/filer-a.log");
+                                            dir_ + "/filer-a.log",
+                                            std::vector<std::string>{"--lease_ms=2000"});
     ASSERT_TRUE(filer_->Start().ok()) << filer_->Log();
   }
   void TearDown() override {
+    if (HasFailure() && filer_ != nullptr)
+      fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
     if (filer_ != nullptr && filer_->process() != nullptr) filer_->process()->Signal(SIGCONT);
     filer_.reset();
     ConnectErrorsTest::TearDown();
@@ -255,6 +260,60 @@ TEST_F(CallDeadlineTest, AFrozenFilerEndsACallAtItsDeadlineAndTheConnectionStays
   const client::ClientStats stats = (*c)->stats();
   EXPECT_EQ(stats.calls_past_deadline, 1u);
   EXPECT_EQ(stats.reconnects, 0u);
+}
+
+// A mutation abandoned at its deadline runs once, and only once: not again when the next call
+// takes its slot (one slot: it must), and not again when the client reconnects to a restarted
+// filer and replays what it still has in flight. The abandoned call is a rename of /f to /g;
+// the next one creates a new /f. Run twice, the rename would move the new /f away.
+TEST_F(CallDeadlineTest, AnAbandonedMutationRunsOnceWhenItsSlotIsReusedAndAfterARestart) {
+  client::ClientOptions o = TestClientOptions(hosts_);
+  o.slots = 1;
+  o.failover_deadline = absl::Seconds(30);
+  o.request_timeout = absl::Seconds(30);
+  auto c = client::Client::Connect("filer-a", o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto write_file = [&](const std::string& path, absl::string_view data) {
+    auto f = (*c)->Create(path);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_TRUE(f->Write(0, data).ok());
+  };
+  write_file("/f", "first");
+  filer_->process()->Signal(SIGSTOP);
+  absl::Status renamed;
+  {
+    client::CallDeadline deadline(absl::Now() + absl::Milliseconds(300));
+    renamed = (*c)->Rename("/f", "/g");
+  }
+  ASSERT_EQ(renamed.code(), absl::StatusCode::kDeadlineExceeded) << renamed;
+  // The next call goes out on the same slot while the filer is still frozen.
+  absl::Status created = absl::UnknownError("not run");
+  std::thread next([&] {
+    auto f = (*c)->Create("/f", 0644, /*exclusive=*/true);
+    created = f.ok() ? f->Write(0, "second").status() : f.status();
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  filer_->process()->Signal(SIGCONT);
+  next.join();
+  // The rename ran before the create (the filer takes the slot's sequences in order): the new
+  // /f can only exist if the rename had moved the old one.
+  ASSERT_TRUE(created.ok()) << created;
+  // A restart: the client reconnects and replays whatever it still holds in flight.
+  filer_->Kill();
+  ASSERT_TRUE(filer_->Start().ok()) << filer_->Log();
+  ASSERT_TRUE((*c)->Mkdir("/after-restart").ok());
+  auto read_file = [&](const std::string& path) -> std::string {
+    auto f = (*c)->Open(path);
+    if (!f.ok()) return absl::StrCat("(", f.status().ToString(), ")");
+    char buf[64];
+    auto n = f->Read(0, absl::MakeSpan(buf, sizeof buf));
+    return n.ok() ? std::string(buf, *n) : absl::StrCat("(", n.status().ToString(), ")");
+  };
+  EXPECT_EQ(read_file("/g"), "first");
+  EXPECT_EQ(read_file("/f"), "second") << "the abandoned rename ran again";
+  const client::ClientStats stats = (*c)->stats();
+  EXPECT_EQ(stats.calls_past_deadline, 1u);
+  EXPECT_GE(stats.reconnects, 1u);
 }
 
 // ClientOptions::call_timeout bounds every call: a filer that is gone (no partner to fail over
