@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "transport/fabric.h"
+#include "transport/rdma/ipoib_address.h"
 
 namespace vifiler {
 namespace transport {
@@ -27,7 +28,9 @@ bool PortUsable(ibv_context* context, uint8_t port_num) {
   if (ibv_query_port(context, port_num, &attr) != 0) return false;
   if (attr.state != IBV_PORT_ACTIVE) return false;
   // On InfiniBand the IP address lives on an IPoIB netdev the GID table does not show.
-  if (attr.link_layer != IBV_LINK_LAYER_ETHERNET) return true;
+  if (attr.link_layer != IBV_LINK_LAYER_ETHERNET) {
+    return IpoibPortHasAddress(ibv_get_device_name(context->device), port_num);
+  }
   int entries = attr.gid_tbl_len < 64 ? attr.gid_tbl_len : 64;
   for (int i = 0; i < entries; ++i) {
     ibv_gid gid;
