@@ -4,7 +4,8 @@
 
 #include <cstdio>
 
-DEFINE_string(fabric, "auto", "fabric: auto (rdma when an active RDMA port has an IP address), rdma or tcp");
+DEFINE_string(fabric, "auto",
+              "fabric: auto (rdma when an active RDMA port has an IP address), rdma or tcp");
 DEFINE_string(hosts_file, "",
               "resolve filer names with this hosts file instead of the system resolver");
 DEFINE_uint32(primary_discriminator, 7300,

@@ -94,7 +94,8 @@ DEFINE_uint32(takeover_grace_ms, 5000,
               "a partner never seen alive is taken over only after this long");
 DEFINE_bool(takeover_on_sigterm, true,
             "on SIGTERM/SIGINT send FAILING so the partner takes over at once");
-DEFINE_string(fabric, "auto", "fabric: auto (rdma when an active RDMA port has an IP address), rdma or tcp");
+DEFINE_string(fabric, "auto",
+              "fabric: auto (rdma when an active RDMA port has an IP address), rdma or tcp");
 DEFINE_string(hosts_file, "",
               "resolve filer names with this hosts file instead of the system resolver");
 DEFINE_uint32(inline_threshold, 16384, "reads and writes up to this many bytes travel inline");
