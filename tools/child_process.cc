@@ -121,6 +121,27 @@ void ChildProcess::Signal(int sig) {
   if (!reaped_) kill(pid_, sig);
 }
 
+absl::Status ChildProcess::Freeze(absl::Duration timeout) {
+  if (reaped_) return absl::FailedPreconditionError(absl::StrCat("pid ", pid_, " has exited"));
+  kill(pid_, SIGSTOP);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WUNTRACED | WNOHANG);
+    if (r == pid_ && WIFSTOPPED(status)) return absl::OkStatus();
+    if (r == pid_) {
+      reaped_ = true;
+      status_ = status;
+      return absl::FailedPreconditionError(
+          absl::StrCat("pid ", pid_, " ", ExitDescription(), " before it stopped"));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " has not stopped"));
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
 absl::Status ChildProcess::Wait(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (Running()) {

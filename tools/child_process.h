@@ -42,6 +42,11 @@ class ChildProcess {
   // False once the child has exited (reaps it).
   bool Running();
   void Signal(int sig);
+  // SIGSTOP, then waits until the child has stopped (every thread: the group stop its parent
+  // is told of). A signal is delivered asynchronously: on a loaded machine the child may run
+  // on for a while after kill(2) returned. DeadlineExceededError after timeout (the child is
+  // left with the signal pending); FailedPreconditionError when the child exited meanwhile.
+  absl::Status Freeze(absl::Duration timeout);
   // Waits until the child exits: OK, or DeadlineExceededError after timeout.
   absl::Status Wait(absl::Duration timeout);
   // SIGTERM; after grace SIGKILL; reaps.

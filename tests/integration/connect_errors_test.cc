@@ -241,7 +241,7 @@ TEST_F(CallDeadlineTest, AFrozenFilerEndsACallAtItsDeadlineAndTheConnectionStays
   auto c = client::Client::Connect("filer-a", o);
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE((*c)->Mkdir("/before").ok());
-  filer_->process()->Signal(SIGSTOP);
+  ASSERT_TRUE(filer_->process()->Freeze(absl::Seconds(10)).ok());
   const absl::Time start = absl::Now();
   absl::Status made;
   {
@@ -279,7 +279,7 @@ TEST_F(CallDeadlineTest, AnAbandonedMutationRunsOnceWhenItsSlotIsReusedAndAfterA
     ASSERT_TRUE(f->Write(0, data).ok());
   };
   write_file("/f", "first");
-  filer_->process()->Signal(SIGSTOP);
+  ASSERT_TRUE(filer_->process()->Freeze(absl::Seconds(10)).ok());
   absl::Status renamed;
   {
     client::CallDeadline deadline(absl::Now() + absl::Milliseconds(300));

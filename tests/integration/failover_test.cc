@@ -170,7 +170,8 @@ class FrozenHost {
   explicit FrozenHost(tools::ChildProcess* filer) : filer_(filer) {
     guards_ = ChildrenOf(filer_->pid());
     for (pid_t p : guards_) kill(p, SIGSTOP);
-    filer_->Signal(SIGSTOP);
+    absl::Status frozen = filer_->Freeze(absl::Seconds(10));
+    EXPECT_TRUE(frozen.ok()) << frozen;
   }
   ~FrozenHost() { Thaw(); }
   // The filer resumes first: alone, before its guard can act, it must not apply anything.

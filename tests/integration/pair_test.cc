@@ -237,8 +237,8 @@ TEST_F(PairTest, FrozenFilerIsStoppedByItsGuardAndMutatesNothing) {
   protocol::SessionCreateReply created;
   ASSERT_TRUE(protocol::DecodeMessageBody(*created_reply, &created).ok());
 
-  pair_.a().process()->Signal(SIGSTOP);
   const absl::Time stopped = absl::Now();
+  ASSERT_TRUE(pair_.a().process()->Freeze(absl::Seconds(10)).ok());
   ASSERT_TRUE(WaitForStatus(B(), "state", "takeover", absl::Seconds(10)).ok());
   // A frozen filer still holds its lease: the partner waits it out before it takes over.
   EXPECT_GE(absl::Now() - stopped, TestLease() - kInterval) << "took over before the lease ran out";

@@ -6,11 +6,13 @@
 
 #include "tools/child_process.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -60,6 +62,44 @@ TEST(ChildProcessTest, ExitIsReportedAndWaitIsBounded) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   (*slow)->Stop(absl::Seconds(1));
   EXPECT_FALSE((*slow)->Running());
+}
+
+// The state letter of every thread of pid ("R", "S", "T", ...), from /proc.
+std::string ThreadStates(pid_t pid) {
+  std::string states;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(tasks.c_str()), closedir);
+  if (dir == nullptr) return states;
+  while (dirent* e = readdir(dir.get())) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream stat(tasks + "/" + e->d_name + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size()) states += line[paren + 2];
+  }
+  return states;
+}
+
+// Freeze returns only once the child has stopped: a busy child is seen stopped at once
+// after it, and runs again after SIGCONT. A child that exited cannot be frozen.
+TEST(ChildProcessTest, FreezeReturnsOnceTheChildHasStopped) {
+  auto busy = ChildProcess::Start({"/bin/sh", "-c", "while :; do :; done"}, LogPath());
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_TRUE((*busy)->Freeze(absl::Seconds(10)).ok());
+    const std::string states = ThreadStates((*busy)->pid());
+    ASSERT_FALSE(states.empty());
+    EXPECT_EQ(states.find_first_not_of('T'), std::string::npos)
+        << "round " << round << ": " << states;
+    (*busy)->Signal(SIGCONT);
+  }
+  (*busy)->Kill();
+  EXPECT_TRUE(absl::IsFailedPrecondition((*busy)->Freeze(absl::Seconds(1))));
+  auto quick = ChildProcess::Start({"/bin/true"}, LogPath());
+  ASSERT_TRUE(quick.ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*quick)->Freeze(absl::Seconds(1))));
 }
 
 TEST(ChildProcessTest, AMissingProgramExitsWith127) {

@@ -21,6 +21,9 @@ namespace rdma {
 namespace {
 
 constexpr int kBacklog = 64;
+// See the header: how long a connect request may wait, and how many may wait.
+constexpr absl::Duration kStaleRequest = absl::Seconds(1);
+constexpr size_t kMaxQueuedRequests = 64;
 constexpr int kPollTimeoutMs = 500;
 // Reject private data is at most 148 bytes on IB/RoCE; reasons are short.
 constexpr size_t kMaxRejectReason = 128;
@@ -109,7 +112,16 @@ void RdmaListener::Close() {
   uint64_t one = 1;
   if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) VIFILER_PLOG(Error) << "eventfd write";
   if (thread_.joinable()) thread_.join();
-  // Every event was acked by the thread, so the ids can go.
+  // Connect requests never served: rejected (the port is closing) and acked.
+  while (!requests_.empty()) {
+    rdma_cm_event* event = requests_.front().event;
+    requests_.pop_front();
+    rdma_cm_id* child = event->id;
+    Reject(child, "listener closed");
+    rdma_ack_cm_event(event);
+    rdma_destroy_id(child);
+  }
+  // Every event was acked, so the ids can go.
   rdma_destroy_id(listen_id_);
   listen_id_ = nullptr;
   pending_.clear();
@@ -133,16 +145,61 @@ void RdmaListener::Run() {
     }
     if (fds[1].revents != 0) return;
     if (fds[0].revents == 0) continue;
-    rdma_cm_event* event = nullptr;
-    while (rdma_get_cm_event(channel_, &event) == 0) HandleEvent(event);
+    DrainEvents();
+    while (!requests_.empty()) {
+      // The newest request first: its connector is the likeliest to be still waiting.
+      QueuedRequest newest = requests_.back();
+      requests_.pop_back();
+      const absl::Time now = absl::Now();
+      if (now - newest.read_at > kStaleRequest) {
+        // The newest has waited too long, so all have: none is served.
+        Shed(newest.event, "waited too long");
+        while (!requests_.empty()) {
+          Shed(requests_.back().event, "waited too long");
+          requests_.pop_back();
+        }
+        break;
+      }
+      HandleConnectRequest(newest.event);
+      DrainEvents();  // ESTABLISHED events and newer requests, before the next setup
+    }
   }
 }
 
-void RdmaListener::Reject(rdma_cm_id* child, absl::string_view reason) {
-  std::string text(reason.substr(0, kMaxRejectReason));
-  if (rdma_reject(child, text.data(), static_cast<uint8_t>(text.size())) != 0) {
-    VIFILER_PLOG(Warning) << "rdma_reject";
+void RdmaListener::DrainEvents() {
+  rdma_cm_event* event = nullptr;
+  while (rdma_get_cm_event(channel_, &event) == 0) {
+    if (event->event != RDMA_CM_EVENT_CONNECT_REQUEST) {
+      HandleEvent(event);
+      continue;
+    }
+    requests_.push_back(QueuedRequest{event, absl::Now()});
+    if (requests_.size() > kMaxQueuedRequests) {
+      Shed(requests_.front().event, "too many requests queued");
+      requests_.pop_front();
+    }
   }
+}
+
+void RdmaListener::Shed(rdma_cm_event* event, absl::string_view why) {
+  rdma_cm_id* child = event->id;
+  Reject(child, "listener busy");
+  rdma_ack_cm_event(event);
+  rdma_destroy_id(child);
+  // Overload is reported, at a bounded rate: the first, then every 100th.
+  if (shed_++ % 100 == 0) {
+    VIFILER_LOG(Warning) << "rdma listener on " << endpoint_.address << ":"
+                         << endpoint_.discriminator << " is overloaded: rejected a connect request"
+                         << " as busy (" << why << "); " << shed_ << " so far";
+  }
+}
+
+bool RdmaListener::Reject(rdma_cm_id* child, absl::string_view reason) {
+  std::string text(reason.substr(0, kMaxRejectReason));
+  if (rdma_reject(child, text.data(), static_cast<uint8_t>(text.size())) == 0) return true;
+  // EINVAL: the connection manager no longer holds the request (its connector gave up).
+  if (errno != EINVAL) VIFILER_PLOG(Warning) << "rdma_reject";
+  return false;
 }
 
 void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
@@ -183,16 +240,18 @@ void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
     rdma_ack_cm_event(event);
     return;
   }
-  if (accept_failed || closed) {
+  // A request whose connector gave up while it waited cannot be set up (rdma_create_qp fails:
+  // the connection manager dropped it) nor rejected: the connector's business, INFO.
+  const bool gone = accept_failed || !Reject(child, status.message());
+  if (gone || closed) {
     VIFILER_LOG(Info) << "rdma listener on " << endpoint_.address << ":" << endpoint_.discriminator
                       << " drops the connection request of " << peer_address << ": "
-                      << status.message();
+                      << status.message() << (gone ? " (the request is gone)" : "");
   } else {
     VIFILER_LOG(Warning) << "rdma listener on " << endpoint_.address << ":"
                          << endpoint_.discriminator << " rejects " << peer_address << ": "
                          << status.message();
   }
-  if (!accept_failed) Reject(child, status.message());
   rdma_ack_cm_event(event);
   if (connection != nullptr) {
     connection.reset();  // destroys the child id
@@ -204,10 +263,6 @@ void RdmaListener::HandleConnectRequest(rdma_cm_event* event) {
 void RdmaListener::HandleEvent(rdma_cm_event* event) {
   rdma_cm_id* id = event->id;
   rdma_cm_event_type type = event->event;
-  if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
-    HandleConnectRequest(event);
-    return;
-  }
   rdma_ack_cm_event(event);
   auto it = pending_.find(id);
   if (it == pending_.end()) {

@@ -10,6 +10,17 @@
 // to its own event channel, starts its completion thread and is queued for Accept.
 // Close() destroys the listening id (the port is free; later connects are refused), fails
 // pending and later Accept calls with CancelledError and drops connections not yet accepted.
+//
+// Overload. Setting a connection up (PD, CQ, QP, registration of its message buffers) is slow
+// next to a connect request, and a connector gives up after its own timeout (the client's
+// connect_timeout, 2 s by default) and asks again. Served first come, first served, a burst of
+// requests (a reconnect storm after a takeover) collapses: by the time a request's turn comes
+// its connector has given up, every setup is wasted (rdma_create_qp fails: the request is
+// gone) and the retries queue behind the stale requests. So the thread reads every queued
+// event first, and serves connect requests newest first; a request that has waited
+// kStaleRequest, or that finds kMaxQueuedRequests newer ones ahead of it, is rejected at once
+// with the reason "listener busy" (cheap; the connector retries, and its new request is
+// served first). A setup that fails because the request has gone is logged at INFO.
 // Thread-safe.
 
 #ifndef VIFILER_TRANSPORT_RDMA_RDMA_LISTENER_H_
@@ -52,10 +63,17 @@ class RdmaListener : public Listener {
                const FabricOptions& options);
 
   void Run();
-  // Handles one event; acks it.
+  // Reads every queued event: connect requests go to requests_, the others are handled.
+  void DrainEvents();
+  // Handles one event other than a connect request; acks it.
   void HandleEvent(rdma_cm_event* event);
+  // Sets the requested connection up (or rejects it); acks the event.
   void HandleConnectRequest(rdma_cm_event* event);
-  void Reject(rdma_cm_id* child, absl::string_view reason);
+  // Rejects a connect request the listener will not serve; acks the event.
+  void Shed(rdma_cm_event* event, absl::string_view why);
+  // rdma_reject with reason as private data; false when the request is gone (its connector
+  // gave up), which is not logged.
+  bool Reject(rdma_cm_id* child, absl::string_view reason);
 
   const FabricOptions options_;
   rdma_event_channel* channel_;
@@ -71,6 +89,14 @@ class RdmaListener : public Listener {
   // Connections between CONNECT_REQUEST and ESTABLISHED. Only the listener thread (and Close,
   // after joining it) touches this.
   absl::flat_hash_map<rdma_cm_id*, std::unique_ptr<RdmaConnection>> pending_;
+  // Connect requests read and not yet served, oldest first, with the time each was read. Only
+  // the listener thread (and Close, after joining it) touches this.
+  struct QueuedRequest {
+    rdma_cm_event* event;
+    absl::Time read_at;
+  };
+  std::deque<QueuedRequest> requests_;
+  uint64_t shed_ = 0;  // requests rejected as "listener busy", for the log
 
   absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
