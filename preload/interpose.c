@@ -423,6 +423,18 @@ int chmod(const char* path, mode_t mode) {
   return vp_real()->chmod(path, mode);
 }
 
+int fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
+  char* joined;
+  const int ours = AtOurs(dirfd, path, &joined);
+  if (ours < 0) return -1;
+  if (ours) {
+    const int r = vp_chmod(joined != NULL ? joined : path, mode);
+    FreeKeepErrno(joined);
+    return r;
+  }
+  return vp_real()->fchmodat(dirfd, path, mode, flags);
+}
+
 int fchmod(int fd, mode_t mode) {
   if (vp_fd_ours(fd)) return vp_fchmod(fd, mode);
   return vp_real()->fchmod(fd, mode);

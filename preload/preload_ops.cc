@@ -7,6 +7,7 @@
 #include "preload/preload_ops.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +99,11 @@ struct Dir {
 std::mutex dirs_mu;
 absl::flat_hash_set<DIR*>* dirs = new absl::flat_hash_set<DIR*>();
 std::atomic<int> dir_count{0};
+
+// The set's mutex is held across fork, so a child never inherits it locked.
+void LockDirs() { dirs_mu.lock(); }
+void UnlockDirs() { dirs_mu.unlock(); }
+std::once_flag dirs_fork_once;
 
 absl::StatusOr<std::vector<protocol::DirEntry>> ListHandle(client::Client* c,
                                                            const FileHandle& dir) {
@@ -753,7 +759,9 @@ DIR* vp_fdopendir(int fd) {
     dir->entries.push_back(e);
   };
   add(".", 0, DT_DIR);
-  add("..", 0, DT_DIR);
+  // The root's ".." is outside the prefix, where nothing of the volume's exists: left out, so
+  // that tools which stat every entry (ls -a) find nothing missing.
+  if (f->volume_path != "/") add("..", 0, DT_DIR);
   for (const protocol::DirEntry& e : *entries) {
     const unsigned char type = e.type == FileType::kDirectory ? DT_DIR
                                : e.type == FileType::kRegular ? DT_REG
@@ -762,6 +770,8 @@ DIR* vp_fdopendir(int fd) {
     add(e.name, e.file_id, type);
   }
   DIR* handle = reinterpret_cast<DIR*>(dir);
+  std::call_once(pl::dirs_fork_once,
+                 [] { pthread_atfork(&pl::LockDirs, &pl::UnlockDirs, &pl::UnlockDirs); });
   std::lock_guard<std::mutex> lock(pl::dirs_mu);
   pl::dirs->insert(handle);
   pl::dir_count.fetch_add(1);

@@ -63,6 +63,7 @@ static void Resolve(void) {
   VP_RESOLVE(faccessat, "faccessat");
   VP_RESOLVE(chmod, "chmod");
   VP_RESOLVE(fchmod, "fchmod");
+  VP_RESOLVE(fchmodat, "fchmodat");
   VP_RESOLVE(chown, "chown");
   VP_RESOLVE(lchown, "lchown");
   VP_RESOLVE(fchown, "fchown");

@@ -5,7 +5,8 @@
 // not exist on this host (/vifiler-preload-test), so nothing can pass by writing to the local
 // disk: dd, cat, cmp, cp in and out, mkdir, ls, mv, rm, rmdir, posix_check (error codes and
 // semantics; posix_check.c) and fio with verification. Every file written through the library
-// is compared with the filer's volume directory.
+// is compared with the filer's volume directory. And a dd through the library while the filer
+// it writes to is killed and its partner takes over.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -133,6 +135,16 @@ TEST_F(PreloadTest, MkdirLsMvRm) {
   Result ls_l = Sh(absl::StrCat(p_, "ls -l ", v, "/dir/alpha"));
   ASSERT_EQ(ls_l.rc, 0);
   EXPECT_TRUE(absl::StrContains(ls_l.out, " 4 ")) << ls_l.out;  // the size
+  // ls -la of the root (every entry it lists stats), touch and chmod.
+  Result ls_la = Sh(absl::StrCat(p_, "ls -la ", v));
+  EXPECT_EQ(ls_la.rc, 0) << ls_la.err;
+  EXPECT_TRUE(absl::StrContains(ls_la.out, " dir\n")) << ls_la.out;
+  ASSERT_EQ(Sh(absl::StrCat(p_, "touch ", v, "/dir/touched")).rc, 0);
+  ASSERT_EQ(Sh(absl::StrCat(p_, "chmod 600 ", v, "/dir/touched")).rc, 0);
+  struct stat st;
+  ASSERT_EQ(stat((volume_ + "/dir/touched").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(Sh(absl::StrCat(p_, "rm ", v, "/dir/touched")).rc, 0);
   // mv within the prefix is a rename on the filer.
   ASSERT_EQ(Sh(absl::StrCat(p_, "mv ", v, "/dir/alpha ", v, "/dir/sub/gamma")).rc, 0);
   EXPECT_FALSE(std::filesystem::exists(volume_ + "/dir/alpha"));
@@ -197,6 +209,45 @@ TEST_F(PreloadTest, FioVerifies) {
   Result bad = Sh(fio + " --rw=read --verify_only=1");
   EXPECT_NE(bad.rc, 0);
   EXPECT_TRUE(absl::StrContains(bad.err, "verify failed at file")) << bad.err;
+}
+
+// A failover is a pause inside an intercepted call: dd writes 128 MiB through the library to
+// filer-a while filer-a is killed (SIGKILL) part way; filer-b takes the volume over, the client
+// inside dd replays, and dd finishes without an error, saying nothing, with every byte right.
+TEST(PreloadFailoverTest, DdThroughTheLibraryRidesThroughAKilledFiler) {
+  FilerPair pair;
+  ASSERT_TRUE(pair.Start().ok()) << pair.Logs();
+  const std::string dir = std::filesystem::canonical(pair.dir()).string();
+  const std::string src = dir + "/random";
+  ASSERT_EQ(Sh(absl::StrCat("dd if=/dev/urandom of=", src, " bs=1M count=128 status=none")).rc, 0);
+  const std::string p =
+      absl::StrCat("env LD_PRELOAD=", BinaryPath("VIFILER_PRELOAD_LIB"), " VIFILER_MOUNT=", kPrefix,
+                   " VIFILER_FILER=filer-a VIFILER_HOSTS_FILE=", pair.hosts(),
+                   " VIFILER_FABRIC=", pair.fabric().fabric, " ");
+  Result dd;
+  std::thread writer([&] {
+    dd = Sh(absl::StrCat(p, "dd if=", src, " of=", kPrefix, "/big bs=1M conv=fsync status=none"),
+            absl::Seconds(120));
+  });
+  // Kill filer-a once a fifth is written.
+  const std::string on_volume = pair.volume_a() + "/big";
+  const absl::Time deadline = absl::Now() + Scaled(absl::Seconds(60));
+  struct stat st;
+  while (absl::Now() < deadline &&
+         (stat(on_volume.c_str(), &st) != 0 || st.st_size < (24ll << 20))) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(stat(on_volume.c_str(), &st), 0);
+  const bool mid_stream = st.st_size < (128ll << 20);
+  pair.a().Kill();
+  writer.join();
+  EXPECT_TRUE(mid_stream) << "dd finished before the kill: nothing was tested";
+  EXPECT_EQ(dd.rc, 0) << dd.err;
+  EXPECT_EQ(dd.err, "") << "the library wrote to stderr";
+  Result want = Sh(absl::StrCat("sha256sum < ", src));
+  Result got = Sh(absl::StrCat("sha256sum < ", on_volume));
+  EXPECT_EQ(got.out, want.out);
+  if (HasFailure()) fprintf(stderr, "%s\n", pair.Logs().c_str());
 }
 
 }  // namespace
