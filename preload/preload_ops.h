@@ -7,7 +7,7 @@
  * (no lock for a descriptor, a string comparison for a path) and say no on a thread that is
  * inside the client library, so its own C library calls pass through. Every other function
  * behaves as its C library namesake does (return value, errno) and is called only for what the
- * vifiler_*_ours functions claimed; none holds a lock across a call to the filer. Descriptors
+ * vp_*_ours functions claimed; none holds a lock across a call to the filer. Descriptors
  * are real placeholder descriptors (see fd_table.h), DIR pointers are this library's own.
  */
 

@@ -86,7 +86,8 @@ client::Client* Session::Client() {
       fprintf(stderr, "vifiler_preload: cannot connect to %s: %s\n", settings_.filer.c_str(),
               c.status().ToString().c_str());
     }
-    errno = c.status().code() == absl::StatusCode::kNotFound ? ENOENT : EIO;
+    // A filer name that does not resolve: no route to it (ENOENT would blame the file).
+    errno = c.status().code() == absl::StatusCode::kNotFound ? EHOSTUNREACH : EIO;
     return nullptr;
   }
   client_ = c->release();

@@ -41,7 +41,8 @@ class Session {
  public:
   static Session& Get();
   const Settings& settings() const { return settings_; }
-  // The connected client, or null with errno set (EIO, or ENOENT/EINVAL for bad settings).
+  // The connected client, or null with errno set: EINVAL without VIFILER_FILER, EHOSTUNREACH
+  // when its name does not resolve, EIO when the client gave up connecting.
   client::Client* Client();
   // The process's umask (read once, without changing it).
   mode_t umask() const { return umask_; }

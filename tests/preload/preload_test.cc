@@ -121,6 +121,27 @@ TEST_F(PreloadTest, DdCatCmpCpThroughTheLibrary) {
   EXPECT_NE(access(kPrefix, F_OK), 0);
 }
 
+// Loading the library connects nothing: a process that never touches the prefix runs with a
+// filer name that does not even resolve, and says nothing. One that does gets an errno, and
+// only VIFILER_DEBUG=1 makes the library itself say why.
+TEST_F(PreloadTest, LazyAndQuiet) {
+  const std::string bad =
+      absl::StrCat("env LD_PRELOAD=", BinaryPath("VIFILER_PRELOAD_LIB"), " VIFILER_MOUNT=", kPrefix,
+                   " VIFILER_FILER=no-such-filer", " VIFILER_HOSTS_FILE=", hosts_, " ");
+  Result local = Sh(absl::StrCat(bad, "cat ", hosts_));
+  EXPECT_EQ(local.rc, 0);
+  EXPECT_EQ(local.err, "");
+  EXPECT_TRUE(absl::StrContains(local.out, "filer-a")) << local.out;
+  Result remote = Sh(absl::StrCat(bad, "cat ", kPrefix, "/f"));
+  EXPECT_NE(remote.rc, 0);
+  EXPECT_TRUE(absl::StrContains(remote.err, "No route to host")) << remote.err;
+  EXPECT_FALSE(absl::StrContains(remote.err, "vifiler_preload")) << remote.err;
+  Result debug = Sh(absl::StrCat(bad, "VIFILER_DEBUG=1 cat ", kPrefix, "/f"));
+  EXPECT_NE(debug.rc, 0);
+  EXPECT_TRUE(absl::StrContains(debug.err, "vifiler_preload: cannot connect to no-such-filer"))
+      << debug.err;
+}
+
 TEST_F(PreloadTest, MkdirLsMvRm) {
   const std::string v = kPrefix;
   ASSERT_EQ(Sh(absl::StrCat(p_, "mkdir ", v, "/dir")).rc, 0);
