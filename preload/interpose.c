@@ -423,6 +423,13 @@ int chmod(const char* path, mode_t mode) {
   return vp_real()->chmod(path, mode);
 }
 
+/* Followed, so that files and directories made on the filer get the mask of the moment. */
+mode_t umask(mode_t mask) {
+  const mode_t old = vp_real()->umask(mask);
+  vp_note_umask(mask);
+  return old;
+}
+
 int fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
   char* joined;
   const int ours = AtOurs(dirfd, path, &joined);

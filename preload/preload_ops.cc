@@ -698,6 +698,8 @@ int vp_dup_onto(int oldfd, int newfd, int flags) {
 
 void vp_forget(int fd) { FdTable::Get().Remove(fd); }
 
+void vp_note_umask(mode_t mask) { Session::Get().set_umask(mask); }
+
 int vp_fcntl(int fd, int cmd, long arg) {
   std::shared_ptr<OpenFile> f = FdTable::Get().Find(fd);
   if (f == nullptr) return Fail(EBADF);

@@ -61,6 +61,8 @@ int vp_chown(const char* path, int fd, uid_t uid, gid_t gid);
 int vp_fcntl(int fd, int cmd, long arg);
 int vp_dup(int fd, int min_fd, int cloexec);
 int vp_dup_onto(int oldfd, int newfd, int flags);
+/* umask() changed the process's mask to `mask`. */
+void vp_note_umask(mode_t mask);
 /* A real call replaced newfd, which was ours: forget it. */
 void vp_forget(int fd);
 

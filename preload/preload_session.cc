@@ -58,6 +58,7 @@ Session::Session() {
   settings_.hosts_file = Env("VIFILER_HOSTS_FILE");
   if (!Env("VIFILER_FABRIC").empty()) settings_.fabric = Env("VIFILER_FABRIC");
   settings_.debug = Env("VIFILER_DEBUG") == "1";
+  umask_.store(ReadUmask());
   pthread_atfork(&Session::ForkPrepare, &Session::ForkParent, &Session::ForkChild);
 }
 
@@ -78,7 +79,6 @@ client::Client* Session::Client() {
   } else {
     options.log_level = client::LogLevel::kOff;
   }
-  umask_ = ReadUmask();
   absl::StatusOr<std::unique_ptr<client::Client>> c =
       client::Client::Connect(settings_.filer, options);
   if (!c.ok()) {

@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -44,8 +45,10 @@ class Session {
   // The connected client, or null with errno set: EINVAL without VIFILER_FILER, EHOSTUNREACH
   // when its name does not resolve, EIO when the client gave up connecting.
   client::Client* Client();
-  // The process's umask (read once, without changing it).
-  mode_t umask() const { return umask_; }
+  // The process's umask: read from /proc when the session is made (without changing it), then
+  // kept up to date by the intercepted umask().
+  mode_t umask() const { return umask_.load(); }
+  void set_umask(mode_t mask) { umask_.store(mask & 0777); }
 
  private:
   Session();
@@ -55,7 +58,7 @@ class Session {
   static void AtExit();
 
   Settings settings_;
-  mode_t umask_ = 022;
+  std::atomic<mode_t> umask_{022};
   std::mutex mu_;
   client::Client* client_ = nullptr;  // owned; deliberately leaked by a forked child
   bool at_exit_registered_ = false;

@@ -64,6 +64,7 @@ static void Resolve(void) {
   VP_RESOLVE(chmod, "chmod");
   VP_RESOLVE(fchmod, "fchmod");
   VP_RESOLVE(fchmodat, "fchmodat");
+  VP_RESOLVE(umask, "umask");
   VP_RESOLVE(chown, "chown");
   VP_RESOLVE(lchown, "lchown");
   VP_RESOLVE(fchown, "fchown");

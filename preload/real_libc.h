@@ -73,6 +73,7 @@ typedef struct vp_real_libc {
   int (*chmod)(const char*, mode_t);
   int (*fchmod)(int, mode_t);
   int (*fchmodat)(int, const char*, mode_t, int);
+  mode_t (*umask)(mode_t);
   int (*chown)(const char*, uid_t, gid_t);
   int (*lchown)(const char*, uid_t, gid_t);
   int (*fchown)(int, uid_t, gid_t);

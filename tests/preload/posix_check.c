@@ -123,6 +123,21 @@ static void ErrorCodes(void) {
   CHECK(stat(vdir, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
+/* Modes of new files and directories follow the umask of the moment. */
+static void Umask(void) {
+  const mode_t old = umask(027);
+  const int fd = open(V("masked"), O_CREAT | O_WRONLY, 0666);
+  CHECK(fd >= 0 && close(fd) == 0);
+  CHECK(mkdir(V("masked_dir"), 0777) == 0);
+  struct stat st;
+  CHECK(stat(V("masked"), &st) == 0 && (st.st_mode & 0777) == 0640);
+  CHECK(stat(V("masked_dir"), &st) == 0 && (st.st_mode & 0777) == 0750);
+  CHECK(chmod(V("masked"), 0604) == 0);
+  CHECK(stat(V("masked"), &st) == 0 && (st.st_mode & 0777) == 0604);
+  umask(old);
+  CHECK(unlink(V("masked")) == 0 && rmdir(V("masked_dir")) == 0);
+}
+
 static void AppendSeekSparse(void) {
   int fd = open(V("d/f"), O_WRONLY | O_APPEND);
   CHECK(fd >= 0);
@@ -310,6 +325,7 @@ int main(int argc, char** argv) {
   vdir = argv[1];
   ldir = argv[2];
   ErrorCodes();
+  Umask();
   AppendSeekSparse();
   RenameAndList();
   DescriptorsAndDup();
