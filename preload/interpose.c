@@ -811,6 +811,15 @@ ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
   return vp_real()->sendfile(out_fd, in_fd, offset, count);
 }
 
+ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t len,
+               unsigned int flags) {
+  if (vp_fd_ours(fd_in) || vp_fd_ours(fd_out)) {
+    errno = EINVAL;
+    return -1;
+  }
+  return vp_real()->splice(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
 ssize_t sendfile64(int out_fd, int in_fd, off_t* offset, size_t count) {
   if (vp_fd_ours(out_fd) || vp_fd_ours(in_fd)) {
     errno = EINVAL;

@@ -97,6 +97,7 @@ static void Resolve(void) {
   VP_RESOLVE(dup3, "dup3");
   VP_RESOLVE(copy_file_range, "copy_file_range");
   VP_RESOLVE(sendfile, "sendfile");
+  VP_RESOLVE(splice, "splice");
   VP_RESOLVE(sendfile64, "sendfile64");
   VP_RESOLVE(fallocate, "fallocate");
   VP_RESOLVE(fallocate64, "fallocate64");

@@ -106,6 +106,7 @@ typedef struct vp_real_libc {
   int (*dup3)(int, int, int);
   ssize_t (*copy_file_range)(int, off_t*, int, off_t*, size_t, unsigned int);
   ssize_t (*sendfile)(int, int, off_t*, size_t);
+  ssize_t (*splice)(int, loff_t*, int, loff_t*, size_t, unsigned int);
   ssize_t (*sendfile64)(int, int, off_t*, size_t);
   int (*fallocate)(int, int, off_t, off_t);
   int (*fallocate64)(int, int, off_t, off_t);
