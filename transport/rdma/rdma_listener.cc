@@ -21,8 +21,7 @@ namespace rdma {
 namespace {
 
 constexpr int kBacklog = 64;
-// See the header: how long a connect request may wait, and how many may wait.
-constexpr absl::Duration kStaleRequest = absl::Seconds(1);
+// See the header: how many connect requests may wait.
 constexpr size_t kMaxQueuedRequests = 64;
 constexpr int kPollTimeoutMs = 500;
 // Reject private data is at most 148 bytes on IB/RoCE; reasons are short.
@@ -114,7 +113,7 @@ void RdmaListener::Close() {
   if (thread_.joinable()) thread_.join();
   // Connect requests never served: rejected (the port is closing) and acked.
   while (!requests_.empty()) {
-    rdma_cm_event* event = requests_.front().event;
+    rdma_cm_event* event = requests_.front();
     requests_.pop_front();
     rdma_cm_id* child = event->id;
     Reject(child, "listener closed");
@@ -148,19 +147,9 @@ void RdmaListener::Run() {
     DrainEvents();
     while (!requests_.empty()) {
       // The newest request first: its connector is the likeliest to be still waiting.
-      QueuedRequest newest = requests_.back();
+      rdma_cm_event* newest = requests_.back();
       requests_.pop_back();
-      const absl::Time now = absl::Now();
-      if (now - newest.read_at > kStaleRequest) {
-        // The newest has waited too long, so all have: none is served.
-        Shed(newest.event, "waited too long");
-        while (!requests_.empty()) {
-          Shed(requests_.back().event, "waited too long");
-          requests_.pop_back();
-        }
-        break;
-      }
-      HandleConnectRequest(newest.event);
+      HandleConnectRequest(newest);
       DrainEvents();  // ESTABLISHED events and newer requests, before the next setup
     }
   }
@@ -173,9 +162,9 @@ void RdmaListener::DrainEvents() {
       HandleEvent(event);
       continue;
     }
-    requests_.push_back(QueuedRequest{event, absl::Now()});
+    requests_.push_back(event);
     if (requests_.size() > kMaxQueuedRequests) {
-      Shed(requests_.front().event, "too many requests queued");
+      Shed(requests_.front(), "too many requests queued");
       requests_.pop_front();
     }
   }

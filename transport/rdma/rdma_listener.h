@@ -17,10 +17,11 @@
 // requests (a reconnect storm after a takeover) collapses: by the time a request's turn comes
 // its connector has given up, every setup is wasted (rdma_create_qp fails: the request is
 // gone) and the retries queue behind the stale requests. So the thread reads every queued
-// event first, and serves connect requests newest first; a request that has waited
-// kStaleRequest, or that finds kMaxQueuedRequests newer ones ahead of it, is rejected at once
-// with the reason "listener busy" (cheap; the connector retries, and its new request is
-// served first). A setup that fails because the request has gone is logged at INFO.
+// event first, and serves connect requests newest first (an older request is served once
+// the burst has passed, if its connector still waits); a request that finds
+// kMaxQueuedRequests newer ones ahead of it is rejected at once with the reason "listener
+// busy" (cheap; a connector retries, and its new request is served first). A setup that
+// fails because the request has gone is logged at INFO.
 // Thread-safe.
 
 #ifndef VIFILER_TRANSPORT_RDMA_RDMA_LISTENER_H_
@@ -89,13 +90,9 @@ class RdmaListener : public Listener {
   // Connections between CONNECT_REQUEST and ESTABLISHED. Only the listener thread (and Close,
   // after joining it) touches this.
   absl::flat_hash_map<rdma_cm_id*, std::unique_ptr<RdmaConnection>> pending_;
-  // Connect requests read and not yet served, oldest first, with the time each was read. Only
-  // the listener thread (and Close, after joining it) touches this.
-  struct QueuedRequest {
-    rdma_cm_event* event;
-    absl::Time read_at;
-  };
-  std::deque<QueuedRequest> requests_;
+  // Connect requests read and not yet served (their events not yet acked), oldest first.
+  // Only the listener thread (and Close, after joining it) touches this.
+  std::deque<rdma_cm_event*> requests_;
   uint64_t shed_ = 0;  // requests rejected as "listener busy", for the log
 
   absl::Mutex mu_;
