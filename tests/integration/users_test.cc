@@ -7,8 +7,8 @@
 // directory it may not write, and what it creates is its own on the filer's disk. Root is
 // squashed to the anonymous ids by default (its files belong to 65534, it cannot chmod the
 // volume's top); `no_root_squash` keeps it root; `all_squash` makes everyone anonymous. A
-// session asking for more than 16 groups is refused with a clear error while other clients
-// are served on.
+// client is the same user after it reconnects. A session asking for more than 16 groups is
+// refused with a clear error while other clients are served on.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -229,6 +229,21 @@ TEST_F(UsersTest, NoRootSquashKeepsRootAndAllSquashMakesEveryoneAnonymous) {
   ASSERT_TRUE((*c)->Create("/anonymous").ok());
   EXPECT_EQ(OnDisk("/anonymous").st_uid, 3000u);
   EXPECT_EQ(OnDisk("/anonymous").st_gid, 3001u);
+}
+
+TEST_F(UsersTest, AReconnectingClientIsTheSameUser) {
+  ASSERT_NO_FATAL_FAILURE(StartFiler({}));
+  auto c = Connect(ClientCredentials{1000, 1001, {3000}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Create("/before").ok());
+  EXPECT_EQ(OnDisk("/before").st_uid, 1000u);
+  // The filer restarts: the client's new session carries the same credentials.
+  ASSERT_NO_FATAL_FAILURE(StartFiler({}));
+  ASSERT_TRUE((*c)->Create("/after").ok());
+  const struct stat st = OnDisk("/after");
+  EXPECT_EQ(st.st_uid, 1000u);
+  EXPECT_EQ(st.st_gid, 1001u);
+  EXPECT_GE((*c)->stats().reconnects, 1u);
 }
 
 TEST_F(UsersTest, MoreThanSixteenGroupsAreRefusedAndOthersServedOn) {
