@@ -24,6 +24,7 @@
 #include "protocol/codec.h"
 #include "tests/integration/raw_session.h"
 #include "tests/integration/test_env.h"
+#include "tools/run_command.h"
 
 namespace vifiler {
 namespace testing {
@@ -244,6 +245,28 @@ TEST_F(UsersTest, AReconnectingClientIsTheSameUser) {
   EXPECT_EQ(st.st_uid, 1000u);
   EXPECT_EQ(st.st_gid, 1001u);
   EXPECT_GE((*c)->stats().reconnects, 1u);
+}
+
+TEST_F(UsersTest, TheCommandLineActsAsTheUserItIsGiven) {
+  ASSERT_NO_FATAL_FAILURE(StartFiler({}));
+  ASSERT_NO_FATAL_FAILURE(MakeOnDisk("/home", true, 0755, 1000, 1000));
+  auto vifiler = [&](std::vector<std::string> args, std::string* err) {
+    std::vector<std::string> argv = {BinaryPath("VIFILER"), "--hosts_file=" + hosts_,
+                                     "--fabric=" + fabric_.fabric, "--noenable_failover"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    absl::StatusOr<int> rc = RunCommand(argv, &out, err, absl::Seconds(30));
+    return rc.ok() ? *rc : -1;
+  };
+  std::string err;
+  EXPECT_EQ(vifiler({"--uid=1000", "--gid=1000", "mkdir", "filer-a:/home/sub"}, &err), 0) << err;
+  EXPECT_EQ(OnDisk("/home/sub").st_uid, 1000u);
+  EXPECT_NE(vifiler({"--uid=1001", "--gid=1001", "mkdir", "filer-a:/home/not-yours"}, &err), 0);
+  EXPECT_TRUE(absl::StrContains(err, "PERMISSION_DENIED") || absl::StrContains(err, "ACCESS"))
+      << err;
+  EXPECT_NE(
+      vifiler({"--groups=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "ls", "filer-a:/"}, &err), 0)
+      << "17 groups";
 }
 
 TEST_F(UsersTest, MoreThanSixteenGroupsAreRefusedAndOthersServedOn) {
