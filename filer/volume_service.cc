@@ -729,7 +729,16 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
 ErrorCode VolumeService::CreateSession(Channel* channel, absl::string_view request,
                                        std::string* body) {
   protocol::SessionCreateRequest r;
-  if (!DecodeRequest(request, &r) || r.client_id.empty()) return ErrorCode::kBadRequest;
+  if (absl::Status s = protocol::DecodeMessageBody(request, &r); !s.ok()) {
+    // Said, since a client library with too many groups for its user would retry blindly.
+    LOG_EVERY_N(WARNING, 100) << options_.filer_name << ": refused a malformed session request"
+                              << (channel->connection() == nullptr
+                                      ? std::string()
+                                      : " from " + channel->connection()->peer().address)
+                              << ": " << s.message();
+    return ErrorCode::kBadRequest;
+  }
+  if (r.client_id.empty()) return ErrorCode::kBadRequest;
   protocol::SessionCreateReply out;
   const uint32_t most =
       std::clamp<uint32_t>(options_.limits.max_inflight_per_session, 1, protocol::kMaxSlots);

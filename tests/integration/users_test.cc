@@ -302,6 +302,8 @@ TEST_F(UsersTest, MoreThanSixteenGroupsAreRefusedAndOthersServedOn) {
   auto reply_header = protocol::DecodeHeader(*reply);
   ASSERT_TRUE(reply_header.ok()) << reply_header.status();
   EXPECT_EQ(reply_header->status, ErrorCode::kBadRequest);
+  EXPECT_TRUE(absl::StrContains(filer_->Log(), "17 supplementary groups: at most 16"))
+      << "the filer says why";
   create.groups.resize(protocol::kMaxGroups);
   reply = raw.Call(protocol::EncodeMessage(header, create));
   ASSERT_TRUE(reply.ok()) << reply.status();
