@@ -27,6 +27,7 @@
 #include "cluster/fence_guard.h"
 #include "cluster/pair_key.h"
 #include "cluster/takeover_controller.h"
+#include "filer/client_identity.h"
 #include "filer/export_policy.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -180,7 +181,12 @@ constexpr char kUsage[] =
     "challenge-response at connect proves both filers hold it, and every message carries an\n"
     "HMAC-SHA256 and a counter, so no other host can send FAILING, relinquish requests or\n"
     "heartbeats in the partner's name, nor displace its connection. --interconnect_trusted\n"
-    "turns that off (logged as a WARNING) for a private link.\n"
+    "turns that off (logged as a WARNING) for a private link. Clients: --exports says which\n"
+    "hosts may use the volume; each session carries its user (uid, gid, up to 16 groups, as\n"
+    "NFS AUTH_SYS: the host's word) and the filer runs its requests as that user, so\n"
+    "permission bits apply; root is squashed to --anon_uid/--anon_gid unless the export says\n"
+    "no_root_squash (run as root for this; status shows user_identity). A new, empty volume's\n"
+    "top directory becomes mode 1777 the first time it is opened.\n"
     "\n"
     "Signals: SIGTERM and SIGINT halt the filer (the partner takes over at once unless\n"
     "--notakeover_on_sigterm); a fatal signal sends FAILING to the partner before the process\n"
@@ -388,6 +394,10 @@ int Main(cluster::FenceGuard* guard, std::shared_ptr<const cluster::PairKey> pai
   options.service.exports = *exports;
   options.partner_exports = *partner_exports;
   options.service.allow_setid = FLAGS_allow_setid;
+  if (!filer::ClientIdentity::Supported()) {
+    LOG(WARNING) << "not running as root: every client acts as this process's user on the "
+                    "volume; per-user permission bits and root squashing are not enforced";
+  }
   options.service.anon_uid = FLAGS_anon_uid;
   options.service.anon_gid = FLAGS_anon_gid;
   if (FLAGS_max_connections == 0 || FLAGS_max_sessions == 0 || FLAGS_session_lease_ms == 0 ||
