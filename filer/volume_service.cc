@@ -302,6 +302,8 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
     return false;
   }
   requests_.fetch_add(1);
+  // No request starts under another's identity (filer/client_identity.h restores on every path).
+  DCHECK(ClientIdentity::Current() == nullptr) << "a client identity outlived its request";
   {
     absl::MutexLock lock(&mu_);
     if (!accepting_) {

@@ -7,8 +7,9 @@
 // directory it may not write, and what it creates is its own on the filer's disk. Root is
 // squashed to the anonymous ids by default (its files belong to 65534, it cannot chmod the
 // volume's top); `no_root_squash` keeps it root; `all_squash` makes everyone anonymous. A
-// client is the same user after it reconnects. A session asking for more than 16 groups is
-// refused with a clear error while other clients are served on.
+// client is the same user after it reconnects; the command line and the C API act as the user
+// they are given. A session asking for more than 16 groups is refused with a clear error while
+// other clients are served on.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "clientlib/client.h"
+#include "clientlib/vifiler_client.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "tests/integration/raw_session.h"
@@ -267,6 +269,26 @@ TEST_F(UsersTest, TheCommandLineActsAsTheUserItIsGiven) {
   EXPECT_NE(
       vifiler({"--groups=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "ls", "filer-a:/"}, &err), 0)
       << "17 groups";
+}
+
+TEST_F(UsersTest, TheCApiConnectsAsAUserAndGetsEacces) {
+  ASSERT_NO_FATAL_FAILURE(StartFiler({}));
+  ASSERT_NO_FATAL_FAILURE(MakeOnDisk("/home", true, 0755, 1000, 1000));
+  ASSERT_NO_FATAL_FAILURE(MakeOnDisk("/theirs", true, 0755, 2000, 2000));
+  vifiler_options_t options;
+  vifiler_options_init(&options);
+  options.fabric = fabric_.fabric.c_str();
+  options.hosts_file = hosts_.c_str();
+  options.failover_deadline_ms = 20000;
+  const uint32_t groups[] = {3000};
+  vifiler_t* v = nullptr;
+  ASSERT_EQ(vifiler_connect_as("filer-a", &options, 1000, 1000, groups, 1, &v), VIFILER_OK)
+      << vifiler_last_error();
+  vifiler_file_t file;
+  EXPECT_EQ(vifiler_create(v, "/theirs/new", 0644, &file), VIFILER_EACCES) << vifiler_last_error();
+  EXPECT_EQ(vifiler_mkdir(v, "/home/c", 0755), VIFILER_OK) << vifiler_last_error();
+  EXPECT_EQ(OnDisk("/home/c").st_uid, 1000u);
+  vifiler_disconnect(v);
 }
 
 TEST_F(UsersTest, MoreThanSixteenGroupsAreRefusedAndOthersServedOn) {
