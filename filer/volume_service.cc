@@ -444,12 +444,13 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
   ErrorCode code;
   {
     // The volume's calls run as the session's user; the filer's identity is back after.
-    if (header.opcode == Opcode::kRead) {
-      code = DoRead(request, channel, session.credentials.get(), &body, &transport_error);
+    ClientIdentity as(session.credentials.get());
+    if (!as.ok()) {
+      code = ErrorCode::kBusy;  // nothing ran; the client retries
+    } else if (header.opcode == Opcode::kRead) {
+      code = DoRead(request, channel, &body, &transport_error);
     } else {
-      ClientIdentity as(session.credentials.get());
-      code = as.ok() ? Execute(header, request, channel, &body)
-                     : ErrorCode::kBusy;  // nothing ran; the client retries
+      code = Execute(header, request, channel, &body);
     }
   }
   reply_cache_->Finish(session.client_id, header.slot, header.sequence);
@@ -546,14 +547,17 @@ ErrorCode VolumeService::Run(const MessageHeader& header, absl::string_view requ
                              Channel* channel, const Credentials* as, Mutation* m,
                              std::string* body, absl::Status* transport_error) {
   ErrorCode code;
-  if (header.opcode == Opcode::kWrite) {
-    code = DoWrite(request, channel, as, body, transport_error);
-  } else {
+  {
     // Only the operation itself runs as the client: capturing its intent, recording its
     // reply and syncing its effects are the filer's own work.
     ClientIdentity identity(as);
-    // Not ok: nothing ran; refused, not recorded; the client retries.
-    code = identity.ok() ? Execute(header, request, channel, body) : ErrorCode::kBusy;
+    if (!identity.ok()) {
+      code = ErrorCode::kBusy;  // nothing ran: refused, not recorded; the client retries
+    } else if (header.opcode == Opcode::kWrite) {
+      code = DoWrite(request, channel, body, transport_error);
+    } else {
+      code = Execute(header, request, channel, body);
+    }
   }
   if (code == ErrorCode::kOk &&
       (header.opcode == Opcode::kCreate || header.opcode == Opcode::kMkdir)) {
@@ -890,22 +894,17 @@ void VolumeService::TrimStaging(Channel* channel) {
   channel->staging_size_ = 0;
 }
 
-ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, const Credentials* as,
-                                std::string* body, absl::Status* transport_error) {
+ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, std::string* body,
+                                absl::Status* transport_error) {
   StagingTrim trim{channel};
   protocol::ReadRequest r;
   if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
   protocol::ReadReply out;
-  // The volume's read as the client (kBusy when the identity cannot be taken: nothing ran).
-  auto read_as_client = [&](absl::Span<char> into) {
-    ClientIdentity identity(as);
-    if (!identity.ok()) return ErrorCode::kBusy;
-    return volume_->Read(r.handle, r.offset, into, &out.count, &out.eof);
-  };
   if (!r.has_buffer) {
     if (r.length > options_.inline_threshold) return ErrorCode::kTooBig;
     out.data.resize(r.length);
-    ErrorCode code = read_as_client(absl::MakeSpan(out.data));
+    ErrorCode code =
+        volume_->Read(r.handle, r.offset, absl::MakeSpan(out.data), &out.count, &out.eof);
     if (code != ErrorCode::kOk) return code;
     out.data.resize(out.count);
     EncodeTo(out, body);
@@ -917,11 +916,7 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, con
   if (channel->map_direct_reads_) {
     // Send straight from the page cache: one copy fewer than through the staging buffer.
     std::unique_ptr<MappedRange> range;
-    ErrorCode code;
-    {
-      ClientIdentity identity(as);
-      code = identity.ok() ? volume_->Map(r.handle, r.offset, r.length, &range) : ErrorCode::kBusy;
-    }
+    ErrorCode code = volume_->Map(r.handle, r.offset, r.length, &range);
     if (code != ErrorCode::kOk) return code;
     out.count = static_cast<uint32_t>(range->size());
     out.eof = range->eof();
@@ -969,7 +964,8 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, con
     NoteCopied(s);
     transport::PageBuffer plain(r.length);
     if (plain.data() == nullptr && r.length > 0) return ErrorCode::kServerFault;
-    ErrorCode code = read_as_client(absl::MakeSpan(plain.data(), r.length));
+    ErrorCode code = volume_->Read(r.handle, r.offset, absl::MakeSpan(plain.data(), r.length),
+                                   &out.count, &out.eof);
     if (code != ErrorCode::kOk) return code;
     *transport_error = channel->connection_->WriteRemoteCopy(
         absl::string_view(plain.data(), out.count), sink, 0, deadline);
@@ -977,7 +973,8 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, con
     EncodeTo(out, body);
     return ErrorCode::kOk;
   }
-  ErrorCode code = read_as_client(absl::MakeSpan(channel->staging_.data(), r.length));
+  ErrorCode code = volume_->Read(
+      r.handle, r.offset, absl::MakeSpan(channel->staging_.data(), r.length), &out.count, &out.eof);
   if (code != ErrorCode::kOk) return code;
   if (out.count > 0) {
     *transport_error = channel->connection_->WriteRemote(*channel->staging_region_, 0, sink, 0,
@@ -989,21 +986,15 @@ ErrorCode VolumeService::DoRead(absl::string_view request, Channel* channel, con
   return ErrorCode::kOk;
 }
 
-ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, const Credentials* as,
-                                 std::string* body, absl::Status* transport_error) {
+ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, std::string* body,
+                                 absl::Status* transport_error) {
   StagingTrim trim{channel};
   protocol::WriteRequest r;
   if (!DecodeRequest(request, &r)) return ErrorCode::kBadRequest;
   protocol::WriteReply out;
-  // The volume's write as the client (kBusy when the identity cannot be taken: nothing ran).
-  auto write_as_client = [&](absl::string_view data) {
-    ClientIdentity identity(as);
-    if (!identity.ok()) return ErrorCode::kBusy;
-    return volume_->Write(r.handle, r.offset, data, &out);
-  };
   ErrorCode code;
   if (!r.has_buffer) {
-    code = write_as_client(r.data);
+    code = volume_->Write(r.handle, r.offset, r.data, &out);
   } else {
     if (r.buffer.length < r.length) return ErrorCode::kInvalid;
     const absl::Time deadline = absl::Now() + kTransferTimeout;
@@ -1016,7 +1007,7 @@ ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, co
       *transport_error = channel->connection_->ReadRemoteCopy(plain.data(), r.length,
                                                               ToTransport(r.buffer), 0, deadline);
       if (!transport_error->ok()) return ErrorCode::kTransport;
-      code = write_as_client(absl::string_view(plain.data(), r.length));
+      code = volume_->Write(r.handle, r.offset, absl::string_view(plain.data(), r.length), &out);
     } else {
       if (r.length > 0) {
         *transport_error = channel->connection_->ReadRemote(
@@ -1024,7 +1015,8 @@ ErrorCode VolumeService::DoWrite(absl::string_view request, Channel* channel, co
         if (!transport_error->ok()) return ErrorCode::kTransport;
       }
       ++direct_staged_;
-      code = write_as_client(absl::string_view(channel->staging_.data(), r.length));
+      code = volume_->Write(r.handle, r.offset,
+                            absl::string_view(channel->staging_.data(), r.length), &out);
     }
   }
   if (code == ErrorCode::kOk) EncodeTo(out, body);

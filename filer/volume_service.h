@@ -237,13 +237,10 @@ class VolumeService {
   protocol::ErrorCode Execute(const protocol::MessageHeader& header, absl::string_view request,
                               Channel* channel, std::string* reply);
   protocol::ErrorCode CreateSession(Channel* channel, absl::string_view request, std::string* body);
-  // Reads and writes run as the filer and make only their volume calls as `as`: the
-  // transfers must not (an RDMA provider whose doorbell is a write(2) on the device file is
-  // refused with EACCES by a thread whose credentials changed since the file was opened).
-  protocol::ErrorCode DoRead(absl::string_view request, Channel* channel, const Credentials* as,
-                             std::string* body, absl::Status* transport_error);
-  protocol::ErrorCode DoWrite(absl::string_view request, Channel* channel, const Credentials* as,
-                              std::string* body, absl::Status* transport_error);
+  protocol::ErrorCode DoRead(absl::string_view request, Channel* channel, std::string* body,
+                             absl::Status* transport_error);
+  protocol::ErrorCode DoWrite(absl::string_view request, Channel* channel, std::string* body,
+                              absl::Status* transport_error);
   absl::Status EnsureStaging(Channel* channel, size_t size);
   // Counts a transfer copied through the connection's message buffers because `why` (no
   // memory could be registered); logs it at most every kCopiedLogInterval.
