@@ -2,11 +2,8 @@
 //
 // The C API (clientlib/vifiler_client.h) over the C++ Client.
 
-#include <optional>
 #include <string>
-#include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "clientlib/client.h"
 #include "clientlib/vifiler_client.h"
 
@@ -41,7 +38,6 @@ int Fail(const absl::Status& status) {
   if (code == ErrorCode::kTransport) {
     if (status.code() == absl::StatusCode::kDeadlineExceeded) return VIFILER_ETIMEDOUT;
     if (status.code() == absl::StatusCode::kPermissionDenied) return VIFILER_EACCES;
-    if (status.code() == absl::StatusCode::kInvalidArgument) return VIFILER_EINVAL;
     return status.code() == absl::StatusCode::kUnavailable ? VIFILER_EUNAVAILABLE : VIFILER_EOTHER;
   }
   if (code == ErrorCode::kReadOnly) return VIFILER_EROFS;
@@ -89,15 +85,11 @@ void vifiler_set_call_timeout(uint32_t timeout_ms) {
 
 void vifiler_options_init(vifiler_options_t* options) { *options = vifiler_options_t{}; }
 
-namespace {
-
-int Connect(const char* filer_name, const vifiler_options_t* options,
-            std::optional<vifiler::client::ClientCredentials> credentials, vifiler_t** out) {
+int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vifiler_t** out) {
   ThreadCallDeadline deadline;
   if (filer_name == nullptr || out == nullptr)
     return Fail(absl::InvalidArgumentError("null argument"));
   vifiler::client::ClientOptions o;
-  o.credentials = std::move(credentials);
   if (options != nullptr) {
     if (options->fabric != nullptr) o.fabric = options->fabric;
     if (options->hosts_file != nullptr) o.hosts_file = options->hosts_file;
@@ -118,27 +110,6 @@ int Connect(const char* filer_name, const vifiler_options_t* options,
   if (!client.ok()) return Fail(client.status());
   *out = new vifiler_session{std::move(*client)};
   return VIFILER_OK;
-}
-
-}  // namespace
-
-int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vifiler_t** out) {
-  return Connect(filer_name, options, std::nullopt, out);
-}
-
-int vifiler_connect_as(const char* filer_name, const vifiler_options_t* options, uint32_t uid,
-                       uint32_t gid, const uint32_t* groups, size_t ngroups, vifiler_t** out) {
-  if (ngroups > 0 && groups == nullptr) return Fail(absl::InvalidArgumentError("null groups"));
-  if (ngroups > vifiler::protocol::kMaxGroups) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat(ngroups, " supplementary groups: a session carries at most ",
-                     vifiler::protocol::kMaxGroups)));
-  }
-  vifiler::client::ClientCredentials credentials;
-  credentials.uid = uid;
-  credentials.gid = gid;
-  credentials.groups.assign(groups, groups + ngroups);
-  return Connect(filer_name, options, std::move(credentials), out);
 }
 
 void vifiler_disconnect(vifiler_t* v) { delete v; }

@@ -2,8 +2,6 @@
 
 #include "clientlib/client.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -83,21 +81,6 @@ absl::Status FilerError(ErrorCode code, Opcode op) {
                       absl::StrCat(protocol::OpcodeName(op), ": ", protocol::ErrorCodeName(code)));
   status.SetPayload(kErrorPayload, absl::Cord(std::to_string(static_cast<uint32_t>(code))));
   return status;
-}
-
-ClientCredentials ProcessCredentials() {
-  ClientCredentials credentials;
-  credentials.uid = getuid();
-  credentials.gid = getgid();
-  const int n = getgroups(0, nullptr);
-  if (n > 0) {
-    std::vector<gid_t> groups(static_cast<size_t>(n));
-    const int got = getgroups(n, groups.data());
-    for (int i = 0; i < got && credentials.groups.size() < protocol::kMaxGroups; ++i) {
-      credentials.groups.push_back(groups[static_cast<size_t>(i)]);
-    }
-  }
-  return credentials;
 }
 
 ErrorCode ErrorCodeOf(const absl::Status& status) {

@@ -52,7 +52,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,21 +81,6 @@ using LogHandler = std::function<void(LogLevel level, const std::string& message
 // an empty handler they are written to stderr as "vifiler LEVEL: message" lines. The default,
 // and min_level kOff, is silence. Thread-safe; may be called at any time.
 void SetLogHandler(LogLevel min_level, LogHandler handler);
-
-// The user a client's requests act as on the filer: uid, gid and supplementary groups, as
-// NFS's AUTH_SYS carries them. Asserted by the client, not proven: the filer trusts a host its
-// export policy admits to say who its users are (as an NFS server does), maps root to an
-// anonymous user unless the export says no_root_squash, and enforces permission bits for the
-// result (a denial is PermissionDeniedError).
-struct ClientCredentials {
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::vector<uint32_t> groups;  // supplementary; at most protocol::kMaxGroups (16)
-};
-
-// The calling process's real uid and gid and its supplementary groups (getuid, getgid,
-// getgroups), the first protocol::kMaxGroups of them when it has more.
-ClientCredentials ProcessCredentials();
 
 struct ClientOptions {
   std::string fabric = "auto";  // auto | rdma | tcp
@@ -133,10 +117,6 @@ struct ClientOptions {
   // Each call's deadline, from its start (see CallDeadline for one call or a few).
   // InfiniteDuration: none; a call then ends only after failover_deadline of trouble.
   absl::Duration call_timeout = absl::InfiniteDuration();
-  // Who this client acts as on the filer. Unset: ProcessCredentials() when Connect is called.
-  // More than 16 groups: Connect fails with InvalidArgumentError. Every session of the client,
-  // after a reconnect or a failover too, carries the same credentials.
-  std::optional<ClientCredentials> credentials;
 };
 
 struct ClientStats {

@@ -137,12 +137,6 @@ absl::StatusOr<std::unique_ptr<FailoverSession>> FailoverSession::Open(
   if (options.slots == 0 || options.slots > protocol::kMaxSlots) {
     return absl::InvalidArgumentError(absl::StrCat("slots must be 1..", protocol::kMaxSlots));
   }
-  if (!options.credentials.has_value()) options.credentials = ProcessCredentials();
-  if (options.credentials->groups.size() > protocol::kMaxGroups) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "credentials with ", options.credentials->groups.size(),
-        " supplementary groups: a session carries at most ", protocol::kMaxGroups, " (AUTH_SYS)"));
-  }
   if (options.keepalive_interval < absl::ZeroDuration() ||
       (options.keepalive_interval > absl::ZeroDuration() &&
        options.keepalive_timeout < options.keepalive_interval)) {
@@ -594,10 +588,6 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
   protocol::SessionCreateRequest request;
   request.client_id = options_.client_id;
   request.slots = options_.slots;
-  // The same user on every session (Open filled it in).
-  request.uid = options_.credentials->uid;
-  request.gid = options_.credentials->gid;
-  request.groups = options_.credentials->groups;
   MessageHeader header;
   header.opcode = Opcode::kSessionCreate;
   std::string body;
@@ -617,12 +607,6 @@ absl::StatusOr<std::shared_ptr<FailoverSession::Link>> FailoverSession::ConnectT
     *error = absl::StrCat(where, ": the volume is not exported to this host (NOT_EXPORTED)");
     *permanent = true;
     return absl::PermissionDeniedError(*error);
-  }
-  if (reply_header->status == ErrorCode::kBadRequest) {
-    // The filer cannot read this client's session request: retrying will not change that.
-    *error = absl::StrCat(where, ": session request refused as malformed (BAD_REQUEST)");
-    *permanent = true;
-    return absl::InvalidArgumentError(*error);
   }
   if (reply_header->status != ErrorCode::kOk) {
     *error =

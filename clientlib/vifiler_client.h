@@ -105,15 +105,8 @@ void vifiler_set_log(int level, vifiler_log_fn fn, void* arg);
 void vifiler_set_call_timeout(uint32_t timeout_ms);
 
 void vifiler_options_init(vifiler_options_t* options);
-/* options may be NULL. The client acts on the filer as the calling process's real uid, gid
- * and supplementary groups (the first 16). */
+/* options may be NULL. */
 int vifiler_connect(const char* filer_name, const vifiler_options_t* options, vifiler_t** out);
-/* The same, acting as uid, gid and the ngroups supplementary groups (at most 16, else
- * VIFILER_EINVAL; groups may be NULL when ngroups is 0). As NFS's AUTH_SYS the filer takes
- * them on the host's word, maps root to an anonymous user unless its export says
- * no_root_squash, and enforces permission bits for them: a denial is VIFILER_EACCES. */
-int vifiler_connect_as(const char* filer_name, const vifiler_options_t* options, uint32_t uid,
-                       uint32_t gid, const uint32_t* groups, size_t ngroups, vifiler_t** out);
 void vifiler_disconnect(vifiler_t* v);
 
 int vifiler_create(vifiler_t* v, const char* path, uint32_t mode, vifiler_file_t* file);

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cluster/ownership_record.h"
-#include "filer/client_identity.h"
 #include "glog/logging.h"
 #include "transport/pinned_memory.h"
 
@@ -789,10 +788,6 @@ std::string TakeoverController::Status() {
   line("idle_timeout_ms", absl::ToInt64Milliseconds(limits.idle_timeout));
   line("exports", options_.service.exports.ToString());
   line("setid_bits", options_.service.allow_setid ? "kept" : "cleared");
-  // Whom squashed users become (each rule's squash option is in `exports`), and whether this
-  // filer can act as its clients' users at all (it must run as root).
-  line("anon_ids", absl::StrCat(options_.service.anon_uid, ":", options_.service.anon_gid));
-  line("user_identity", filer::ClientIdentity::Supported() ? "enforced" : "not enforced");
   line("clients", p.own_connections + p.partner_connections);
   if (!p.action_in_progress.empty()) line("in_progress", p.action_in_progress);
   if (!p.last_change.empty()) line("last_change", p.last_change);

@@ -109,9 +109,7 @@ class TakeoverController : public AdminHandler {
   // testbed's status watch parse them, so keys are only ever added, never renamed. Always:
   // name, state, address, volume, epoch, primary_port, durable, fence_guard, clients (client
   // connections on both data ports), and the limits: max_connections, max_sessions,
-  // max_inflight_per_session, session_lease_ms, idle_timeout_ms; the client policy: exports
-  // (each rule with its access and squash options), setid_bits, anon_ids (uid:gid squashed
-  // users act as), user_identity (enforced | not enforced). With the primary port open:
+  // max_inflight_per_session, session_lease_ms, idle_timeout_ms. With the primary port open:
   // requests, replays, connections, lease_ms_left, reply-log counters, sessions,
   // session_clients, sessions_expired, session_expired_refusals, and the direct transfers:
   // direct_reads_mapped, direct_staged, direct_copied, mapping_refusals

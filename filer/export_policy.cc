@@ -45,23 +45,6 @@ std::string HostOf(absl::string_view peer) {
   return std::string(peer);  // IPv4 alone, or a bare IPv6 address
 }
 
-// Splits a spec into rules at the commas outside parentheses.
-std::vector<absl::string_view> SplitRules(absl::string_view spec) {
-  std::vector<absl::string_view> rules;
-  size_t start = 0;
-  int depth = 0;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    if (spec[i] == '(') ++depth;
-    if (spec[i] == ')' && depth > 0) --depth;
-    if (spec[i] == ',' && depth == 0) {
-      rules.push_back(spec.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  rules.push_back(spec.substr(start));
-  return rules;
-}
-
 }  // namespace
 
 ExportPolicy::ExportPolicy() {
@@ -73,13 +56,11 @@ ExportPolicy::ExportPolicy() {
 absl::StatusOr<ExportPolicy> ExportPolicy::Parse(absl::string_view spec) {
   ExportPolicy policy;
   policy.rules_.clear();
-  for (absl::string_view raw : SplitRules(spec)) {
+  for (absl::string_view raw : absl::StrSplit(spec, ',')) {
     absl::string_view text = absl::StripAsciiWhitespace(raw);
     const auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("export rule '", text, "': ", why,
-                       " (expected ADDRESS[/PREFIX][(OPTION,...)] or *[(OPTION,...)], options "
-                       "ro|rw, root_squash|no_root_squash|all_squash)"));
+      return absl::InvalidArgumentError(absl::StrCat("export rule '", text, "': ", why,
+                                                     " (expected ADDRESS[/PREFIX][(ro|rw)] or *)"));
     };
     if (text.empty()) return bad("empty");
     Rule rule;
@@ -87,27 +68,11 @@ absl::StatusOr<ExportPolicy> ExportPolicy::Parse(absl::string_view spec) {
     const size_t paren = text.find('(');
     if (paren != absl::string_view::npos) {
       if (!absl::EndsWith(text, ")")) return bad("unclosed option");
-      const absl::string_view options = text.substr(paren + 1, text.size() - paren - 2);
-      bool access_set = false;
-      bool squash_set = false;
-      for (absl::string_view raw_option : absl::StrSplit(options, ',')) {
-        const absl::string_view option = absl::StripAsciiWhitespace(raw_option);
-        const bool is_access = option == "ro" || option == "rw";
-        const bool is_squash =
-            option == "root_squash" || option == "no_root_squash" || option == "all_squash";
-        if (!is_access && !is_squash) return bad(absl::StrCat("unknown option '", option, "'"));
-        if ((is_access && access_set) || (is_squash && squash_set)) {
-          return bad(absl::StrCat("option '", option, "' contradicts or repeats another"));
-        }
-        if (is_access) {
-          access_set = true;
-          rule.read_only = option == "ro";
-        } else {
-          squash_set = true;
-          rule.squash = option == "root_squash"      ? Squash::kRoot
-                        : option == "no_root_squash" ? Squash::kNone
-                                                     : Squash::kAll;
-        }
+      const absl::string_view option = text.substr(paren + 1, text.size() - paren - 2);
+      if (option == "ro") {
+        rule.read_only = true;
+      } else if (option != "rw") {
+        return bad(absl::StrCat("unknown option '", option, "'"));
       }
       target = absl::StripAsciiWhitespace(text.substr(0, paren));
     }
@@ -141,21 +106,18 @@ bool ExportPolicy::Covers(const Rule& rule, bool v6, const std::array<uint8_t, 1
   return true;
 }
 
-ExportPolicy::Export ExportPolicy::Lookup(absl::string_view peer_address) const {
+ExportPolicy::Access ExportPolicy::Check(absl::string_view peer_address) const {
   bool v6 = false;
   std::array<uint8_t, 16> address{};
-  if (!ParseAddress(HostOf(peer_address), &v6, &address)) return Export();
+  if (!ParseAddress(HostOf(peer_address), &v6, &address)) return Access::kDenied;
   const Rule* best = nullptr;
   for (const Rule& rule : rules_) {
     if (!Covers(rule, v6, address)) continue;
     const int specificity = rule.any ? -1 : rule.prefix;
     if (best == nullptr || specificity > (best->any ? -1 : best->prefix)) best = &rule;
   }
-  if (best == nullptr) return Export();
-  Export out;
-  out.access = best->read_only ? Access::kReadOnly : Access::kReadWrite;
-  out.squash = best->squash;
-  return out;
+  if (best == nullptr) return Access::kDenied;
+  return best->read_only ? Access::kReadOnly : Access::kReadWrite;
 }
 
 std::string ExportPolicy::ToString() const {
@@ -167,8 +129,7 @@ std::string ExportPolicy::ToString() const {
       inet_ntop(rule.v6 ? AF_INET6 : AF_INET, rule.address.data(), text, sizeof(text));
       target = absl::StrCat(text, "/", rule.prefix);
     }
-    out.push_back(
-        absl::StrCat(target, rule.read_only ? "(ro," : "(rw,", SquashName(rule.squash), ")"));
+    out.push_back(absl::StrCat(target, rule.read_only ? "(ro)" : "(rw)"));
   }
   return absl::StrJoin(out, ",");
 }

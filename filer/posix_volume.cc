@@ -8,7 +8,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "filer/client_identity.h"
 #include "filer/errno_map.h"
 #include "filer/fd_path.h"
 #include "filer/names.h"
@@ -100,46 +98,6 @@ int StatxAt(int dirfd, const char* name, struct statx* stx) {
   return statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, kStatxMask, stx);
 }
 
-// Whether the client this thread acts for (filer/client_identity.h) may access the open file
-// fd for mode (R_OK, W_OK, X_OK), by its permission bits and ACLs: the kernel decides
-// (faccessat2 with AT_EACCESS checks the thread's fsuid, fsgid, groups and effective
-// capabilities). The volume's descriptors are the filer's, opened as root and shared by every
-// client, and the kernel checks permissions only when a file is opened, so reads, writes and
-// truncations through them are checked here. With owner_override the file's owner may read
-// and write whatever the mode says (as nfsd does: a file created read-only is still written
-// through the descriptor its creator opened, as locally). kOk when acting as the filer.
-ErrorCode ClientMay(int fd, int mode, bool owner_override) {
-  const Credentials* client = ClientIdentity::Current();
-  if (client == nullptr) return ErrorCode::kOk;
-  if (syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | AT_EACCESS) == 0) {
-    return ErrorCode::kOk;
-  }
-  const int error = errno;
-  struct stat st {};
-  if (error == ENOSYS || error == EINVAL) {
-    // A kernel without faccessat2 (before 5.8): the mode bits alone, no ACLs; root (not
-    // squashed) keeps its capabilities.
-    if (client->uid == 0) return ErrorCode::kOk;
-    if (fstat(fd, &st) != 0) return LastError();
-    unsigned shift = 0;  // other
-    if (st.st_uid == client->uid) {
-      shift = 6;
-    } else if (st.st_gid == client->gid || std::find(client->groups.begin(), client->groups.end(),
-                                                     st.st_gid) != client->groups.end()) {
-      shift = 3;
-    }
-    const unsigned want =
-        (mode & R_OK ? 4u : 0u) | (mode & W_OK ? 2u : 0u) | (mode & X_OK ? 1u : 0u);
-    if (((st.st_mode >> shift) & want) == want) return ErrorCode::kOk;
-  } else if (error != EACCES && error != EPERM) {
-    return ErrnoToErrorCode(error);
-  } else if (!owner_override || fstat(fd, &st) != 0) {
-    return ErrorCode::kAccess;
-  }
-  if (owner_override && st.st_uid == client->uid) return ErrorCode::kOk;
-  return ErrorCode::kAccess;
-}
-
 struct Dirent {
   std::string name;
   uint64_t ino;
@@ -171,17 +129,6 @@ bool ListDir(int dirfd, std::vector<Dirent>* names) {
   closedir(dir);
   errno = saved;
   return saved == 0;
-}
-
-// True when the directory dirfd holds nothing but the metadata directory (and an ext4
-// file system's lost+found).
-bool OnlyMetadataAt(int dirfd) {
-  std::vector<Dirent> names;
-  if (!ListDir(dirfd, &names)) return false;
-  for (const Dirent& d : names) {
-    if (d.name != kMetaDirName && d.name != "lost+found") return false;
-  }
-  return true;
 }
 
 // Makes one open file's (or directory's) changes durable.
@@ -255,14 +202,7 @@ absl::StatusOr<std::unique_ptr<PosixVolume>> PosixVolume::Open(const std::string
     return absl::Status(absl::ErrnoToStatusCode(saved),
                         absl::StrCat("open ", kMetaDirName, ": ", strerror(saved)));
   }
-  // A volume used for the first time (no id yet) whose top is empty gets mode 1777: see
-  // kFreshRootMode in the header.
-  const bool fresh = faccessat(meta_fd, kVolumeIdFileName, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
-                     errno == ENOENT && OnlyMetadataAt(root_fd);
   absl::StatusOr<uint64_t> id = LoadOrCreateVolumeId(meta_fd);
-  if (id.ok() && fresh && fchmod(root_fd, kFreshRootMode) != 0) {
-    PLOG(WARNING) << "cannot set the mode of the new volume's top directory " << root_dir;
-  }
   if (!id.ok()) {
     close(meta_fd);
     close(root_fd);
@@ -409,11 +349,6 @@ ErrorCode PosixVolume::DirForLocked(const FileHandle& handle, FilePtr* dir) {
 
 ErrorCode PosixVolume::ResolveLocked(const FileHandle& handle, FilePtr* file, struct statx* stx) {
   if (handle.file_id == 0) return ErrorCode::kBadHandle;
-  // Resolving a handle, caching its descriptor and rescanning the tree are the filer's work:
-  // done as the client, an unreadable directory would leave the index without its files for
-  // everyone, and a descriptor opened read-only for one user would be the cache's for all.
-  ClientIdentity as_filer(nullptr);
-  if (!as_filer.ok()) return ErrorCode::kBusy;
   for (int attempt = 0;; ++attempt) {
     uint64_t seen_scans;
     {
@@ -582,17 +517,9 @@ ErrorCode PosixVolume::Lookup(const FileHandle& dir_handle, absl::string_view na
   code = DirForLocked(dir_handle, &dir);
   if (code != ErrorCode::kOk) return code;
   if (IsMetaName(dir, name)) return ErrorCode::kNoEntry;
-  // Looking a name up needs search permission on the directory; opening what it names (for
-  // the cache, shared by every client) is the filer's work.
-  code = ClientMay(dir->fd(), X_OK, /*owner_override=*/false);
-  if (code != ErrorCode::kOk) return code;
   FilePtr file;
   struct statx stx;
-  {
-    ClientIdentity as_filer(nullptr);
-    if (!as_filer.ok()) return ErrorCode::kBusy;
-    code = OpenAt(dir->fd(), component.c_str(), &file, &stx);
-  }
+  code = OpenAt(dir->fd(), component.c_str(), &file, &stx);
   if (code != ErrorCode::kOk) return code;
   index_.Put(file->file_id(),
              IndexEntry{dir->file_id(), component, file->generation(), file->type()});
@@ -625,8 +552,6 @@ ErrorCode PosixVolume::SetAttr(const protocol::SetAttrRequest& request, FileAttr
   if (request.mask & protocol::kSetSize) {
     if (file->type() == FileType::kDirectory) return ErrorCode::kIsDirectory;
     if (request.size > kMaxOffset) return ErrorCode::kInvalid;
-    code = ClientMay(fd, W_OK, /*owner_override=*/true);
-    if (code != ErrorCode::kOk) return code;
     if (ftruncate(fd, static_cast<off_t>(request.size)) != 0) return LastError();
   }
   if (request.mask & protocol::kSetMode) {
@@ -679,12 +604,9 @@ ErrorCode PosixVolume::Create(const protocol::CreateRequest& request,
     unlinkat(dir->fd(), name, 0);
     return code;
   }
-  // The client's part is done (the open, and the mode of what it created): the generation
-  // (perhaps an xattr) and the cache are the filer's.
-  ClientIdentity as_filer(nullptr);
   struct statx stx;
-  if (!as_filer.ok() || StatxFd(fd, &stx) != 0) {
-    code = as_filer.ok() ? LastError() : ErrorCode::kBusy;
+  if (StatxFd(fd, &stx) != 0) {
+    code = LastError();
     close(fd);
     return code;
   }
@@ -712,10 +634,7 @@ ErrorCode PosixVolume::Mkdir(const protocol::MkdirRequest& request, protocol::Ha
   if (mkdirat(dir->fd(), name, mode) != 0) return LastError();
   FilePtr file;
   struct statx stx;
-  {
-    ClientIdentity as_filer(nullptr);  // the cache's descriptor: see Lookup
-    code = as_filer.ok() ? OpenAt(dir->fd(), name, &file, &stx) : ErrorCode::kBusy;
-  }
+  code = OpenAt(dir->fd(), name, &file, &stx);
   if (code == ErrorCode::kOk && file->type() != FileType::kDirectory) code = ErrorCode::kIo;
   if (code == ErrorCode::kOk && (fchmod(file->fd(), mode) != 0 || StatxFd(file->fd(), &stx) != 0)) {
     code = LastError();
@@ -893,10 +812,6 @@ ErrorCode PosixVolume::Read(const FileHandle& handle, uint64_t offset, absl::Spa
   }
   FilePtr file;
   if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
-  if (const ErrorCode code = ClientMay(file->fd(), R_OK, /*owner_override=*/true);
-      code != ErrorCode::kOk) {
-    return code;
-  }
   size_t done = 0;
   while (done < buffer.size()) {
     const uint64_t at = offset + done;
@@ -943,10 +858,6 @@ ErrorCode PosixVolume::Map(const FileHandle& handle, uint64_t offset, uint32_t l
   if (offset > kMaxOffset) return ErrorCode::kInvalid;
   FilePtr file;
   if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
-  if (const ErrorCode code = ClientMay(file->fd(), R_OK, /*owner_override=*/true);
-      code != ErrorCode::kOk) {
-    return code;
-  }
   struct stat st;
   if (const ErrorCode code = StatLive(handle, *file, &st); code != ErrorCode::kOk) return code;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -969,10 +880,6 @@ ErrorCode PosixVolume::Write(const FileHandle& handle, uint64_t offset, absl::st
   if (offset > kMaxOffset || data.size() > kMaxOffset - offset) return ErrorCode::kInvalid;
   FilePtr file;
   if (const ErrorCode code = RegularFile(handle, &file); code != ErrorCode::kOk) return code;
-  if (const ErrorCode code = ClientMay(file->fd(), W_OK, /*owner_override=*/true);
-      code != ErrorCode::kOk) {
-    return code;
-  }
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = pwrite(file->fd(), data.data() + done, data.size() - done,

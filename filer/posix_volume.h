@@ -43,20 +43,6 @@ namespace filer {
 // Locking: tree_mu_ is held exclusively by operations that change names (create, mkdir,
 // remove, rmdir, rename) and shared by those that resolve names, so a resolution never sees a
 // half-applied rename. Read and Write on a cached file take no volume-wide lock at all.
-//
-// Users (filer/client_identity.h): the caller runs each operation as the client's user; the
-// volume runs as the filer what is its own (resolving handles, the descriptor cache, scans)
-// and checks reads, writes and truncations through its shared descriptors, and lookups, for
-// that user (ClientMay in posix_volume.cc); the kernel checks the rest (creating, removing,
-// renaming, chmod, utimes, listing) as it runs them.
-//
-// A new volume: the first Open of a directory without a volume id whose top holds nothing
-// (but the metadata directory, or ext4's lost+found) sets the top's mode to kFreshRootMode,
-// 1777 as /tmp or a scratch file system's top: every user, squashed root clients included,
-// may create there, and nobody may remove or rename another user's entries. A volume that
-// already has an id or content keeps its top as it is.
-inline constexpr mode_t kFreshRootMode = 01777;
-
 class PosixVolume : public Volume {
  public:
   // How SyncOf makes a mutation durable.

@@ -2,8 +2,6 @@
 
 #include "filer/session_table.h"
 
-#include <utility>
-
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 
@@ -26,8 +24,7 @@ bool SessionTable::Issued(uint64_t session_id) const {
 }
 
 absl::StatusOr<uint64_t> SessionTable::Create(absl::string_view client_id, uint32_t slots,
-                                              absl::Time now, Session* session,
-                                              std::shared_ptr<const Credentials> credentials) {
+                                              absl::Time now, Session* session) {
   absl::MutexLock lock(&mu_);
   auto it = clients_.find(client_id);
   if (it == clients_.end()) {
@@ -47,10 +44,9 @@ absl::StatusOr<uint64_t> SessionTable::Create(absl::string_view client_id, uint3
   if (client.session_id != 0) sessions_.erase(client.session_id);
   client.session_id = id;
   client.slots = slots;
-  client.credentials = std::move(credentials);
   client.last_active = now;
   sessions_[id] = std::string(client_id);
-  *session = Session{std::string(client_id), slots, client.credentials};
+  *session = Session{std::string(client_id), slots};
   return id;
 }
 
@@ -60,7 +56,7 @@ SessionTable::Lookup SessionTable::Find(uint64_t session_id, absl::Time now, Ses
   if (it == sessions_.end()) return Issued(session_id) ? Lookup::kExpired : Lookup::kUnknown;
   Client& client = clients_[it->second];
   client.last_active = now;
-  *session = Session{it->second, client.slots, client.credentials};
+  *session = Session{it->second, client.slots};
   return Lookup::kFound;
 }
 

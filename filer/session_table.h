@@ -14,9 +14,6 @@
 // session id this table issued and no longer holds (expired, replaced, destroyed) is told
 // apart from one it never issued without remembering it (Find says kExpired).
 //
-// Credentials: each session keeps the user its client's requests act as (after squashing);
-// a new session of the client replaces them with its own.
-//
 // Limits: at most max_clients clients; Create() for a new client beyond that is refused with
 // ResourceExhaustedError (clients restored from the reply log are never refused).
 // Thread-safe; every call is short and does no I/O. Time is passed in (tests drive it).
@@ -25,7 +22,6 @@
 #define VIFILER_FILER_SESSION_TABLE_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,7 +31,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "filer/credentials.h"
 
 namespace vifiler {
 namespace filer {
@@ -45,8 +40,6 @@ class SessionTable {
   struct Session {
     std::string client_id;
     uint32_t slots = 0;
-    // Who the session's requests act as; nullptr: the filer itself (in-process callers).
-    std::shared_ptr<const Credentials> credentials;
   };
   enum class Lookup { kFound, kUnknown, kExpired };
 
@@ -57,8 +50,7 @@ class SessionTable {
   // A new session for client_id (replacing its old one); renews the client's lease. Clients
   // Restore()d from the reply log count as known (never refused for the limit).
   absl::StatusOr<uint64_t> Create(absl::string_view client_id, uint32_t slots, absl::Time now,
-                                  Session* session,
-                                  std::shared_ptr<const Credentials> credentials = nullptr);
+                                  Session* session);
   // The session with this id, renewing its client's lease.
   Lookup Find(uint64_t session_id, absl::Time now, Session* session);
   // Ends the session (the client destroyed it); returns its client id, or "" if unknown. The
@@ -85,7 +77,6 @@ class SessionTable {
   struct Client {
     uint64_t session_id = 0;  // 0: none
     uint32_t slots = 0;
-    std::shared_ptr<const Credentials> credentials;
     int holds = 0;
     absl::Time last_active;
   };

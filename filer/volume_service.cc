@@ -12,7 +12,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "filer/client_identity.h"
 #include "filer/intent_resolver.h"
 #include "glog/logging.h"
 #include "protocol/codec.h"
@@ -302,8 +301,6 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
     return false;
   }
   requests_.fetch_add(1);
-  // No request starts under another's identity (filer/client_identity.h restores on every path).
-  DCHECK(ClientIdentity::Current() == nullptr) << "a client identity outlived its request";
   {
     absl::MutexLock lock(&mu_);
     if (!accepting_) {
@@ -328,15 +325,9 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
   }
   if (!channel->access_known_) {
     // A channel without a connection is an in-process caller (tests): not a remote host.
-    ExportPolicy::Export grant;
-    if (channel->connection() == nullptr) {
-      grant.access = ExportPolicy::Access::kReadWrite;
-      grant.squash = Squash::kNone;
-    } else {
-      grant = options_.exports.Lookup(channel->connection()->peer().address);
-    }
-    channel->access_ = grant.access;
-    channel->squash_ = grant.squash;
+    channel->access_ = channel->connection() == nullptr
+                           ? ExportPolicy::Access::kReadWrite
+                           : options_.exports.Check(channel->connection()->peer().address);
     channel->access_known_ = true;
     if (channel->access_ == ExportPolicy::Access::kDenied) {
       LOG_EVERY_N(WARNING, 100) << options_.filer_name << ": volume "
@@ -442,16 +433,10 @@ bool VolumeService::HandleRequest(Channel* channel, absl::string_view request,
   }
   absl::Status transport_error;
   ErrorCode code;
-  {
-    // The volume's calls run as the session's user; the filer's identity is back after.
-    ClientIdentity as(session.credentials.get());
-    if (!as.ok()) {
-      code = ErrorCode::kBusy;  // nothing ran; the client retries
-    } else if (header.opcode == Opcode::kRead) {
-      code = DoRead(request, channel, &body, &transport_error);
-    } else {
-      code = Execute(header, request, channel, &body);
-    }
+  if (header.opcode == Opcode::kRead) {
+    code = DoRead(request, channel, &body, &transport_error);
+  } else {
+    code = Execute(header, request, channel, &body);
   }
   reply_cache_->Finish(session.client_id, header.slot, header.sequence);
   if (!transport_error.ok()) {  // a direct read executes again on replay
@@ -544,20 +529,13 @@ ErrorCode VolumeService::Plan(const MessageHeader& header, absl::string_view req
 }
 
 ErrorCode VolumeService::Run(const MessageHeader& header, absl::string_view request,
-                             Channel* channel, const Credentials* as, Mutation* m,
-                             std::string* body, absl::Status* transport_error) {
+                             Channel* channel, Mutation* m, std::string* body,
+                             absl::Status* transport_error) {
   ErrorCode code;
-  {
-    // Only the operation itself runs as the client: capturing its intent, recording its
-    // reply and syncing its effects are the filer's own work.
-    ClientIdentity identity(as);
-    if (!identity.ok()) {
-      code = ErrorCode::kBusy;  // nothing ran: refused, not recorded; the client retries
-    } else if (header.opcode == Opcode::kWrite) {
-      code = DoWrite(request, channel, body, transport_error);
-    } else {
-      code = Execute(header, request, channel, body);
-    }
+  if (header.opcode == Opcode::kWrite) {
+    code = DoWrite(request, channel, body, transport_error);
+  } else {
+    code = Execute(header, request, channel, body);
   }
   if (code == ErrorCode::kOk &&
       (header.opcode == Opcode::kCreate || header.opcode == Opcode::kMkdir)) {
@@ -661,7 +639,7 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
     }
 #endif
     absl::Status transport_error;
-    code = Run(header, request, channel, session.credentials.get(), &m, &body, &transport_error);
+    code = Run(header, request, channel, &m, &body, &transport_error);
     if (!transport_error.ok()) {
       // A direct write that could not fetch its data did not execute.
       reply_cache_->Finish(client, header.slot, header.sequence);
@@ -731,16 +709,7 @@ bool VolumeService::HandleMutation(const MessageHeader& header, absl::string_vie
 ErrorCode VolumeService::CreateSession(Channel* channel, absl::string_view request,
                                        std::string* body) {
   protocol::SessionCreateRequest r;
-  if (absl::Status s = protocol::DecodeMessageBody(request, &r); !s.ok()) {
-    // Said, since a client library with too many groups for its user would retry blindly.
-    LOG_EVERY_N(WARNING, 100) << options_.filer_name << ": refused a malformed session request"
-                              << (channel->connection() == nullptr
-                                      ? std::string()
-                                      : " from " + channel->connection()->peer().address)
-                              << ": " << s.message();
-    return ErrorCode::kBadRequest;
-  }
-  if (r.client_id.empty()) return ErrorCode::kBadRequest;
+  if (!DecodeRequest(request, &r) || r.client_id.empty()) return ErrorCode::kBadRequest;
   protocol::SessionCreateReply out;
   const uint32_t most =
       std::clamp<uint32_t>(options_.limits.max_inflight_per_session, 1, protocol::kMaxSlots);
@@ -748,16 +717,9 @@ ErrorCode VolumeService::CreateSession(Channel* channel, absl::string_view reque
   out.inline_threshold = options_.inline_threshold;
   out.root = volume_->root();
   out.filer_name = options_.filer_name;
-  // The user the session acts as: as the client says (AUTH_SYS), squashed as its export says.
-  // An in-process caller (no connection: tests) is not squashed.
-  auto credentials = std::make_shared<const Credentials>(SquashCredentials(
-      Credentials{r.uid, r.gid, r.groups}, channel->squash_, options_.anon_uid, options_.anon_gid));
-  VLOG(1) << "session of client " << absl::CHexEscape(r.client_id) << " acts as "
-          << CredentialsToString(*credentials) << " (" << SquashName(channel->squash_) << ")";
   // One session per client identity: a reconnecting client replaces its old session.
   Session session;
-  absl::StatusOr<uint64_t> id =
-      sessions_->Create(r.client_id, out.slots, absl::Now(), &session, std::move(credentials));
+  absl::StatusOr<uint64_t> id = sessions_->Create(r.client_id, out.slots, absl::Now(), &session);
   if (!id.ok()) {
     LOG_EVERY_N(WARNING, 100) << "refused a session of client " << absl::CHexEscape(r.client_id)
                               << ": " << id.status();

@@ -13,13 +13,6 @@
 //    return an error, and the caller closes that connection. Other connections are unaffected.
 //  - Exports (options.exports, options.allow_setid; see ServiceOptions): checked before
 //    anything else a request does.
-//  - Users (issue 11): a session carries the uid, gid and groups its client asserts, squashed
-//    by the export rule that admits the client (root_squash by default: uid 0 becomes
-//    options.anon_uid). Each request's volume operation runs with that identity on the
-//    executing thread (filer/client_identity.h), so the kernel enforces permission bits
-//    (kAccess) and new files belong to the user; everything else (reply log, intents, their
-//    resolution, syncs, housekeeping) runs as the filer. A session without credentials (an
-//    in-process caller without a connection) acts as the filer.
 //  - Requests other than kNull and kSessionCreate need a session; every request goes through
 //    the ReplyCache (a replayed mutation is answered from it, never executed twice).
 //  - Sessions and leases (filer/session_table.h, options.limits): a client keeps its session
@@ -66,7 +59,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "filer/credentials.h"
 #include "filer/export_policy.h"
 #include "filer/name_locks.h"
 #include "filer/reply_cache.h"
@@ -102,9 +94,6 @@ struct ServiceOptions {
   // every mode a client sets (create, mkdir, setattr), as NFS's nosuid: a client cannot plant
   // a set-ID executable on the filer host.
   bool allow_setid = false;
-  // Who squashed users become (filer/credentials.h): vifilerd --anon_uid, --anon_gid.
-  uint32_t anon_uid = kDefaultAnonId;
-  uint32_t anon_gid = kDefaultAnonId;
   // Test hooks (honoured only in builds with VIFILER_TEST_HOOKS). When N > 0:
   //  die_after_mutations: SIGKILL right after the N-th mutation's reply is durable, before it
   //    is sent (the replay must be answered from the reply log by whoever serves next);
@@ -173,7 +162,6 @@ class VolumeService {
     // What the export policy grants this connection's peer (decided at its first request).
     bool access_known_ = false;
     ExportPolicy::Access access_ = ExportPolicy::Access::kDenied;
-    Squash squash_ = Squash::kRoot;
   };
 
   // Recovers the reply log kept on reply_log and resolves pending intents; then serves.
@@ -230,9 +218,8 @@ class VolumeService {
   protocol::ErrorCode Plan(const protocol::MessageHeader& header, absl::string_view request,
                            Mutation* m);
   // Runs a decoded mutation; fills *body and the effects to sync.
-  // Runs as `as` (nullptr: the filer); see filer/client_identity.h.
   protocol::ErrorCode Run(const protocol::MessageHeader& header, absl::string_view request,
-                          Channel* channel, const Credentials* as, Mutation* m, std::string* body,
+                          Channel* channel, Mutation* m, std::string* body,
                           absl::Status* transport_error);
   protocol::ErrorCode Execute(const protocol::MessageHeader& header, absl::string_view request,
                               Channel* channel, std::string* reply);

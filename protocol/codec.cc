@@ -242,24 +242,11 @@ absl::Status DecodeBody(Decoder* d, Empty*) { return d->status(); }
 void EncodeBody(const SessionCreateRequest& m, Encoder* e) {
   e->PutString(m.client_id);
   e->PutU32(m.slots);
-  e->PutU32(m.uid);
-  e->PutU32(m.gid);
-  e->PutU32(static_cast<uint32_t>(m.groups.size()));
-  for (uint32_t group : m.groups) e->PutU32(group);
 }
 absl::Status DecodeBody(Decoder* d, SessionCreateRequest* m) {
   if (d->GetString(&m->client_id, kMaxClientIdLength) && d->GetU32(&m->slots) &&
       (m->slots < 1 || m->slots > kMaxSlots)) {
     d->Fail(absl::StrCat("slots ", m->slots, " not in 1..", kMaxSlots));
-  }
-  uint32_t count = 0;
-  if (d->GetU32(&m->uid) && d->GetU32(&m->gid) && d->GetU32(&count) && count > kMaxGroups) {
-    d->Fail(absl::StrCat(count, " supplementary groups: at most ", kMaxGroups));
-  }
-  m->groups.clear();
-  for (uint32_t i = 0; i < count && d->status().ok(); ++i) {
-    uint32_t group = 0;
-    if (d->GetU32(&group)) m->groups.push_back(group);
   }
   return d->status();
 }

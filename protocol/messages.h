@@ -46,15 +46,9 @@ struct Empty {};
 
 // kSessionCreate. client_id is stable across reconnects and failover: the filer keys the
 // reply cache by it. Reply carries the session id to put into later headers.
-// uid, gid and groups are the user the client acts as (AUTH_SYS: asserted by the client, not
-// proven; the filer maps them by its export policy and enforces permission bits for them).
-// At most kMaxGroups supplementary groups: more is a malformed request.
 struct SessionCreateRequest {
   std::string client_id;
   uint32_t slots = 0;  // 1..kMaxSlots
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::vector<uint32_t> groups;
 };
 struct SessionCreateReply {
   uint64_t session_id = 0;

@@ -19,8 +19,6 @@ inline constexpr size_t kMaxNameLength = 255;
 inline constexpr size_t kMaxClientIdLength = 64;
 inline constexpr uint32_t kMaxReadDirEntries = 1024;
 inline constexpr uint32_t kMaxSlots = 64;
-// Supplementary groups a session may carry (as NFS's AUTH_SYS credential).
-inline constexpr uint32_t kMaxGroups = 16;
 // Largest length one read or write request may ask for (direct transfers).
 inline constexpr uint32_t kMaxTransferLength = 16 * 1024 * 1024;
 

@@ -27,7 +27,6 @@
 #include "cluster/fence_guard.h"
 #include "cluster/pair_key.h"
 #include "cluster/takeover_controller.h"
-#include "filer/client_identity.h"
 #include "filer/export_policy.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -107,23 +106,16 @@ DEFINE_bool(durable, true,
 DEFINE_uint32(max_connections, 1024,
               "client connections each data access port serves at once; more are closed");
 DEFINE_string(exports, "*",
-              "who may use this filer's volume: comma-separated ADDRESS[/PREFIX][(OPTIONS)] "
-              "rules or * (every address); OPTIONS are comma-separated: rw (the default) or "
-              "ro; root_squash (the default: a client's uid 0 and gid 0 act as --anon_uid "
-              "and --anon_gid), no_root_squash (root stays root) or all_squash (every user "
-              "acts as the anonymous ids). The most specific rule that covers a client's "
-              "address applies, and an address no rule covers is refused (NOT_EXPORTED). "
-              "E.g. 10.0.0.0/16(rw),10.0.0.5(rw,no_root_squash),10.0.9.7(ro)");
+              "who may use this filer's volume: comma-separated ADDRESS[/PREFIX][(ro|rw)] "
+              "rules or * (every address), rw by default; the most specific rule that covers "
+              "a client's address applies, and an address no rule covers is refused "
+              "(NOT_EXPORTED). E.g. 10.0.0.0/16(rw),10.0.9.7(ro)");
 DEFINE_string(partner_exports, "",
               "the same for the partner's volume while this filer serves it after a takeover "
               "(empty: --exports); give it the partner's --exports");
 DEFINE_bool(allow_setid, false,
             "keep set-user-ID bits (and set-group-ID bits on files) in the modes clients set; "
             "by default they are cleared, so no client can plant a set-ID executable");
-DEFINE_uint32(anon_uid, 65534,
-              "the uid a squashed client user acts as (root_squash, all_squash; see --exports)");
-DEFINE_uint32(anon_gid, 65534,
-              "the gid a squashed client user acts as (root_squash, all_squash; see --exports)");
 DEFINE_uint32(max_sessions, 4096,
               "clients (each with one session) a volume keeps state for at once; a new client "
               "beyond is refused (BUSY) until a lease expires");
@@ -182,12 +174,7 @@ constexpr char kUsage[] =
     "challenge-response at connect proves both filers hold it, and every message carries an\n"
     "HMAC-SHA256 and a counter, so no other host can send FAILING, relinquish requests or\n"
     "heartbeats in the partner's name, nor displace its connection. --interconnect_trusted\n"
-    "turns that off (logged as a WARNING) for a private link. Clients: --exports says which\n"
-    "hosts may use the volume; each session carries its user (uid, gid, up to 16 groups, as\n"
-    "NFS AUTH_SYS: the host's word) and the filer runs its requests as that user, so\n"
-    "permission bits apply; root is squashed to --anon_uid/--anon_gid unless the export says\n"
-    "no_root_squash (run as root for this; status shows user_identity). A new, empty volume's\n"
-    "top directory becomes mode 1777 the first time it is opened.\n"
+    "turns that off (logged as a WARNING) for a private link.\n"
     "\n"
     "Signals: SIGTERM and SIGINT halt the filer (the partner takes over at once unless\n"
     "--notakeover_on_sigterm); a fatal signal sends FAILING to the partner before the process\n"
@@ -395,12 +382,6 @@ int Main(cluster::FenceGuard* guard, std::shared_ptr<const cluster::PairKey> pai
   options.service.exports = *exports;
   options.partner_exports = *partner_exports;
   options.service.allow_setid = FLAGS_allow_setid;
-  if (!filer::ClientIdentity::Supported()) {
-    LOG(WARNING) << "not running as root: every client acts as this process's user on the "
-                    "volume; per-user permission bits and root squashing are not enforced";
-  }
-  options.service.anon_uid = FLAGS_anon_uid;
-  options.service.anon_gid = FLAGS_anon_gid;
   if (FLAGS_max_connections == 0 || FLAGS_max_sessions == 0 || FLAGS_session_lease_ms == 0 ||
       FLAGS_max_inflight_per_session == 0 || FLAGS_max_inflight_per_session > 64) {
     return Fatal(

@@ -5,8 +5,6 @@
 
 #include "filer/session_table.h"
 
-#include <memory>
-
 #include "gtest/gtest.h"
 
 namespace vifiler {
@@ -30,25 +28,6 @@ TEST(SessionTableTest, OneSessionPerClient) {
   EXPECT_EQ(table.Find(*second, kStart, &s), SessionTable::Lookup::kFound);
   EXPECT_EQ(s.client_id, "c");
   EXPECT_EQ(table.Find(12345, kStart, &s), SessionTable::Lookup::kUnknown);
-}
-
-TEST(SessionTableTest, EachSessionKeepsItsCredentials) {
-  SessionTable table(kLease, 10);
-  SessionTable::Session s;
-  auto alice = std::make_shared<const Credentials>(Credentials{1000, 100, {100, 27}});
-  auto bob = std::make_shared<const Credentials>(Credentials{1001, 100, {}});
-  const uint64_t a = *table.Create("a", 4, kStart, &s, alice);
-  ASSERT_NE(s.credentials, nullptr);
-  EXPECT_EQ(*s.credentials, *alice);
-  const uint64_t b = *table.Create("b", 4, kStart, &s, bob);
-  ASSERT_EQ(table.Find(a, kStart, &s), SessionTable::Lookup::kFound);
-  EXPECT_EQ(*s.credentials, *alice);
-  ASSERT_EQ(table.Find(b, kStart, &s), SessionTable::Lookup::kFound);
-  EXPECT_EQ(*s.credentials, *bob);
-  // A reconnecting client's new session carries what it sends now.
-  const uint64_t a2 = *table.Create("a", 4, kStart, &s, bob);
-  ASSERT_EQ(table.Find(a2, kStart, &s), SessionTable::Lookup::kFound);
-  EXPECT_EQ(*s.credentials, *bob);
 }
 
 TEST(SessionTableTest, LeaseRunsOutWithoutRequestsAndIsRenewedByThem) {

@@ -19,7 +19,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "filer/client_identity.h"
 #include "filer/sequence_window.h"
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
@@ -107,12 +106,10 @@ class Owner {
     return absl::OkStatus();
   }
 
-  void OpenSession(const std::string& client_id, uint32_t uid = 0, uint32_t gid = 0) {
+  void OpenSession(const std::string& client_id) {
     protocol::SessionCreateRequest r;
     r.client_id = client_id;
     r.slots = 8;
-    r.uid = uid;
-    r.gid = gid;
     protocol::MessageHeader h;
     std::string out;
     ASSERT_TRUE(Call(Opcode::kSessionCreate, 0, 0, r, &h, &out).ok());
@@ -190,40 +187,6 @@ TEST_F(ServiceTest, CrashBetweenMkdirAndItsReplyIsAnsweredOnceByTheNextOwner) {
   // The next request on the slot executes normally.
   ASSERT_TRUE(b.Call(Opcode::kMkdir, 3, 101, MkdirOf(b.root(), "e"), &h).ok());
   EXPECT_EQ(h.status, ErrorCode::kOk);
-}
-
-// Each request's volume call runs as its session's user (filer/client_identity.h), and the
-// executing thread is the filer again afterwards, whether the operation succeeded or was
-// denied, on the mutation path and the read path.
-TEST_F(ServiceTest, RequestsRunAsTheSessionsUserAndTheThreadIsTheFilerAfterwards) {
-  if (!ClientIdentity::Supported()) GTEST_SKIP() << "needs root";
-  Owner a(dir_.path(), disk_, 1, &guard_);
-  a.OpenSession("client-1", 1000, 1000);
-  protocol::MessageHeader h;
-  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 1, MkdirOf(a.root(), "mine"), &h).ok());
-  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
-  struct stat st {};
-  ASSERT_EQ(stat((dir_.path() + "/mine").c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, 1000u);
-  EXPECT_EQ(CurrentFsuid(), 0u);
-  EXPECT_EQ(ClientIdentity::Current(), nullptr);
-
-  // The volume's top becomes root's 0755: the user's mkdir is denied, and leaves no identity.
-  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
-  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 2, MkdirOf(a.root(), "denied"), &h).ok());
-  EXPECT_EQ(h.status, ErrorCode::kAccess) << protocol::ErrorCodeName(h.status);
-  EXPECT_FALSE(Exists("denied"));
-  EXPECT_EQ(CurrentFsuid(), 0u);
-  EXPECT_EQ(CurrentFsgid(), 0u);
-  EXPECT_EQ(ClientIdentity::Current(), nullptr);
-  ASSERT_TRUE(a.Call(Opcode::kGetAttr, 1, 1, GetAttrOf(a.root()), &h).ok());
-  EXPECT_EQ(h.status, ErrorCode::kOk);
-  EXPECT_EQ(CurrentFsuid(), 0u);
-
-  // Root's own session (no connection: not squashed) may.
-  a.OpenSession("client-2", 0, 0);
-  ASSERT_TRUE(a.Call(Opcode::kMkdir, 0, 1, MkdirOf(a.root(), "by-root"), &h).ok());
-  EXPECT_EQ(h.status, ErrorCode::kOk) << protocol::ErrorCodeName(h.status);
 }
 
 TEST_F(ServiceTest, IntentOfAnOperationThatNeverRanIsResolvedAsNotRun) {

@@ -283,26 +283,6 @@ TEST(VolumeOpenTest, MalformedVolumeIdFails) {
   EXPECT_EQ(ReadFileOutside(dir.path() + "/.vifiler/volume-id"), "not a number\n");
 }
 
-TEST(VolumeOpenTest, ANewEmptyVolumesTopIsOpenToEveryoneAndSticky) {
-  auto mode_of = [](const std::string& path) {
-    struct stat st {};
-    EXPECT_EQ(stat(path.c_str(), &st), 0);
-    return st.st_mode & 07777;
-  };
-  TempDir fresh;  // mkdtemp: 0700
-  ASSERT_TRUE(Volume::Open(fresh.path()).ok());
-  EXPECT_EQ(mode_of(fresh.path()), 01777u);
-  // Opened again (it has an id now) after the operator changed it: left as it is.
-  ASSERT_EQ(chmod(fresh.path().c_str(), 0750), 0);
-  ASSERT_TRUE(Volume::Open(fresh.path()).ok());
-  EXPECT_EQ(mode_of(fresh.path()), 0750u);
-  // A first use of a directory with content: the operator's tree keeps its modes.
-  TempDir used;
-  WriteFileOutside(used.path() + "/existing", "x");
-  ASSERT_TRUE(Volume::Open(used.path()).ok());
-  EXPECT_EQ(mode_of(used.path()), 0700u);
-}
-
 // ---- Names ----
 
 TEST(NamesTest, Validation) {

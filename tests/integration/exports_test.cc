@@ -79,7 +79,7 @@ TEST_F(ExportsTest, AHostNoRuleCoversIsRefusedAtOnceAndNamed) {
   EXPECT_TRUE(absl::StrContains(filer_->Log(), "is not exported to")) << filer_->Log();
   auto status = AdminStatus(fabric_.address_a);
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ((*status)["exports"], "192.0.2.0/24(rw,root_squash)");
+  EXPECT_EQ((*status)["exports"], "192.0.2.0/24(rw)");
 }
 
 TEST_F(ExportsTest, AReadOnlyExportServesReadsAndRefusesEveryChange) {

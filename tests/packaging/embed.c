@@ -62,13 +62,6 @@ int main(int argc, char** argv) {
   printf("connect with a 200 ms call timeout=%d after %.3f s (%s)\n", timed, took,
          timed == VIFILER_OK ? "" : vifiler_last_error());
   if (timed != VIFILER_ETIMEDOUT || took > 5.0) return 1;
-
-  /* Credentials: more than 16 groups are refused at once, before anything is sent. */
-  uint32_t groups[17];
-  for (int i = 0; i < 17; ++i) groups[i] = (uint32_t)(100 + i);
-  const int as = vifiler_connect_as("downfiler", &options, 1000, 1000, groups, 17, &v);
-  printf("connect_as with 17 groups=%d (%s)\n", as, vifiler_last_error());
-  if (as != VIFILER_EINVAL) return 1;
   if (strcmp(mode, "callback") == 0) {
     printf("messages=%d\n", messages);
     return messages > 0 ? 0 : 1;

@@ -37,7 +37,6 @@ int main(int argc, char** argv) {
     ++own;
     printf("log level=%d: %s\n", static_cast<int>(level), message.c_str());
   };
-  options.credentials = vifiler::client::ProcessCredentials();  // what Connect would take
   auto client = vifiler::client::Client::Connect("downfiler", options);
   const vifiler::protocol::FileHandle handle;
   printf("version=%s connect=%s own=%d global=%d handle=%s code=%s\n", vifiler::Version(),

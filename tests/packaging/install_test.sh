@@ -76,7 +76,7 @@ echo "SONAME $soname"
 
 step "exported symbols"
 nm -D --defined-only "$lib" | awk '{print $3}' | c++filt >"$tmp/symbols"
-grep -E -v '^(vifiler_[a-z_]+|vifiler::Version\(\)|vifiler::client::(Client|File|CallDeadline)::.*|vifiler::client::ErrorCodeOf\(.*\)|vifiler::client::ProcessCredentials\(\)|vifiler::client::SetLogHandler\(.*\)|vifiler::protocol::(ErrorCodeName|OpcodeName|IsMutating)\(.*\)|vifiler::protocol::(FileHandle|FileAttr)::.*)$' \
+grep -E -v '^(vifiler_[a-z_]+|vifiler::Version\(\)|vifiler::client::(Client|File|CallDeadline)::.*|vifiler::client::ErrorCodeOf\(.*\)|vifiler::client::SetLogHandler\(.*\)|vifiler::protocol::(ErrorCodeName|OpcodeName|IsMutating)\(.*\)|vifiler::protocol::(FileHandle|FileAttr)::.*)$' \
   "$tmp/symbols" >"$tmp/unexpected" || true
 if [ -s "$tmp/unexpected" ]; then
   head -20 "$tmp/unexpected"

@@ -28,8 +28,7 @@ bool operator==(const RemoteBuffer& a, const RemoteBuffer& b) {
 }
 bool operator==(const Empty&, const Empty&) { return true; }
 bool operator==(const SessionCreateRequest& a, const SessionCreateRequest& b) {
-  return a.client_id == b.client_id && a.slots == b.slots && a.uid == b.uid && a.gid == b.gid &&
-         a.groups == b.groups;
+  return a.client_id == b.client_id && a.slots == b.slots;
 }
 bool operator==(const SessionCreateReply& a, const SessionCreateReply& b) {
   return a.session_id == b.session_id && a.slots == b.slots &&
@@ -150,9 +149,6 @@ SessionCreateRequest SampleSessionCreateRequest() {
   SessionCreateRequest m;
   m.client_id = "client-7f3a@host-b";
   m.slots = 16;
-  m.uid = 1000;
-  m.gid = 100;
-  m.groups = {100, 27, 4000000000u};
   return m;
 }
 SessionCreateReply SampleSessionCreateReply() {
@@ -893,23 +889,6 @@ TEST(MalformedBodyTest, ClientIdFilerNameAndDetailLimits) {
   notice.detail.push_back('d');
   ExpectInvalid(DecodeAs<NoticeMessage>(EncodeMessage(Header(Opcode::kNotice, false), notice)),
                 "over limit");
-}
-
-TEST(MalformedBodyTest, SessionGroupsAreBounded) {
-  SessionCreateRequest req = SampleSessionCreateRequest();
-  req.groups.assign(kMaxGroups, 7);
-  EXPECT_TRUE(
-      DecodeAs<SessionCreateRequest>(EncodeMessage(Header(Opcode::kSessionCreate, false), req))
-          .ok());
-  req.groups.push_back(8);
-  ExpectInvalid(
-      DecodeAs<SessionCreateRequest>(EncodeMessage(Header(Opcode::kSessionCreate, false), req)),
-      "17 supplementary groups: at most 16");
-  // A huge count with nothing behind it fails on the bound, without reading or allocating.
-  std::string m =
-      EncodeMessage(Header(Opcode::kSessionCreate, false), SessionCreateRequest{"c", 1, 0, 0, {}});
-  PokeU32(&m, m.size() - 4, 0xFFFFFFFFu);
-  ExpectInvalid(DecodeAs<SessionCreateRequest>(m), "supplementary groups");
 }
 
 TEST(MalformedBodyTest, HugeVectorCountFailsFastWithoutAllocating) {
