@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
+#include "tests/integration/single_filer_test.h"
 #include "tests/integration/test_env.h"
 
 namespace vifiler {
@@ -25,45 +26,17 @@ namespace {
 using client::Client;
 using protocol::ErrorCode;
 
-class ExportsTest : public ::testing::Test {
+class ExportsTest : public SingleFilerTest {
  protected:
-  void SetUp() override {
-    fabric_ = GetTestFabric();
-    ASSERT_FALSE(fabric_.address_a.empty()) << "no address for fabric " << fabric_.fabric;
-    dir_ = MakeScratchDir("vifiler-exports-test");
-    ASSERT_FALSE(dir_.empty());
-    volume_ = dir_ + "/volume-a";
-    ASSERT_EQ(mkdir(volume_.c_str(), 0755), 0);
-    hosts_ = WritePairHostsFile(dir_, fabric_);
-  }
-  void TearDown() override {
-    if (filer_ != nullptr) filer_->Stop();
-    if (HasFailure() && filer_ != nullptr) {
-      fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
-    }
-    RemoveTree(dir_);
-  }
-
-  // (Re)starts filer-a on the volume with these flags and waits until it serves (by its
-  // admin port: a client may be refused).
-  void StartFiler(std::vector<std::string> flags) {
-    if (filer_ != nullptr) filer_->Stop();
-    filer_ = std::make_unique<FilerProcess>("filer-a", volume_, fabric_.address_a, hosts_,
-                                            dir_ + "/filer-a.log", std::move(flags));
-    ASSERT_TRUE(filer_->StartNoWait().ok());
-    ASSERT_TRUE(WaitForStatus(fabric_.address_a, "state", "up", Scaled(absl::Seconds(20))).ok())
-        << filer_->Log();
-  }
+  ExportsTest() : SingleFilerTest("vifiler-exports-test") {}
+  // (Re)starts filer-a with these flags; waits by its admin port (a client may be refused).
+  void StartFiler(std::vector<std::string> flags) { StartFilerUntilUp(std::move(flags)); }
 
   absl::StatusOr<std::unique_ptr<Client>> Connect() {
     client::ClientOptions o = TestClientOptions(hosts_);
     o.failover_deadline = absl::Seconds(20);
     return Client::Connect("filer-a", o);
   }
-
-  TestFabric fabric_;
-  std::string dir_, volume_, hosts_;
-  std::unique_ptr<FilerProcess> filer_;
 };
 
 TEST_F(ExportsTest, AHostNoRuleCoversIsRefusedAtOnceAndNamed) {

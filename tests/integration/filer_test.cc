@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "tests/integration/raw_session.h"
+#include "tests/integration/single_filer_test.h"
 #include "tests/integration/test_env.h"
 #include "tools/run_command.h"
 #include "transport/fabric.h"
@@ -50,25 +51,13 @@ std::string Pattern(size_t size, uint32_t seed) {
   return s;
 }
 
-class FilerTest : public ::testing::Test {
+class FilerTest : public SingleFilerTest {
  protected:
+  FilerTest() : SingleFilerTest("vifiler-filer-test") {}
   void SetUp() override {
-    fabric_ = GetTestFabric();
-    ASSERT_FALSE(fabric_.address_a.empty()) << "no address for fabric " << fabric_.fabric;
-    dir_ = MakeScratchDir("vifiler-filer-test");
-    ASSERT_FALSE(dir_.empty());
-    volume_ = dir_ + "/volume-a";
-    ASSERT_EQ(mkdir(volume_.c_str(), 0755), 0);
-    hosts_ = WritePairHostsFile(dir_, fabric_);
-    filer_ = std::make_unique<FilerProcess>("filer-a", volume_, fabric_.address_a, hosts_,
-                                            dir_ + "/filer-a.log");
-    ASSERT_TRUE(filer_->Start().ok()) << filer_->Log();
-  }
-  void TearDown() override {
-    if (filer_ != nullptr) filer_->Stop();
-    if (HasFailure() && filer_ != nullptr)
-      fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
-    RemoveTree(dir_);
+    SingleFilerTest::SetUp();
+    if (HasFatalFailure()) return;
+    StartFiler();
   }
 
   std::unique_ptr<Client> Connect() {
@@ -78,10 +67,6 @@ class FilerTest : public ::testing::Test {
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? std::move(*c) : nullptr;
   }
-
-  TestFabric fabric_;
-  std::string dir_, volume_, hosts_;
-  std::unique_ptr<FilerProcess> filer_;
 };
 
 TEST_F(FilerTest, FileOperations) {

@@ -34,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "clientlib/client.h"
 #include "gtest/gtest.h"
+#include "tests/integration/single_filer_test.h"
 #include "tests/integration/test_env.h"
 
 namespace vifiler {
@@ -77,30 +78,9 @@ std::vector<std::string> UnderMemlock(uint64_t bytes) {
           "/usr/bin/prlimit", absl::StrCat("--memlock=", bytes, ":", bytes)};
 }
 
-class RegistrationTest : public ::testing::Test {
+class RegistrationTest : public SingleFilerTest {
  protected:
-  void SetUp() override {
-    fabric_ = GetTestFabric();
-    ASSERT_FALSE(fabric_.address_a.empty()) << "no address for fabric " << fabric_.fabric;
-    dir_ = MakeScratchDir("vifiler-registration-test");
-    ASSERT_FALSE(dir_.empty());
-    volume_ = dir_ + "/volume-a";
-    ASSERT_EQ(mkdir(volume_.c_str(), 0755), 0);
-    hosts_ = WritePairHostsFile(dir_, fabric_);
-  }
-  void StartFiler(std::vector<std::string> wrapper = {}) {
-    filer_ = std::make_unique<FilerProcess>("filer-a", volume_, fabric_.address_a, hosts_,
-                                            dir_ + "/filer-a.log");
-    filer_->set_wrapper(std::move(wrapper));
-    ASSERT_TRUE(filer_->Start().ok()) << filer_->Log();
-  }
-  void TearDown() override {
-    if (filer_ != nullptr) filer_->Stop();
-    if (HasFailure() && filer_ != nullptr) {
-      fprintf(stderr, "filer log:\n%s\n", filer_->Log().c_str());
-    }
-    RemoveTree(dir_);
-  }
+  RegistrationTest() : SingleFilerTest("vifiler-registration-test") {}
   std::unique_ptr<Client> Connect() {
     auto c = Client::Connect("filer-a", TestClientOptions(hosts_));
     EXPECT_TRUE(c.ok()) << c.status();
@@ -124,10 +104,6 @@ class RegistrationTest : public ::testing::Test {
     ASSERT_EQ(*r, data.size());
     EXPECT_TRUE(back == data) << path << ": data read back differs";
   }
-
-  TestFabric fabric_;
-  std::string dir_, volume_, hosts_;
-  std::unique_ptr<FilerProcess> filer_;
 };
 
 TEST_F(RegistrationTest, WritesFromReadOnlyMemory) {
@@ -224,7 +200,7 @@ TEST_F(RegistrationTest, DirectReadsAreSentFromTheFileMapping) {
 
 TEST_F(RegistrationTest, FilerUnderEightMiBMemlockServesThreeClients) {
   if (fabric_.fabric != "rdma") GTEST_SKIP() << "tcp pins no memory";
-  StartFiler(UnderMemlock(8u << 20));
+  StartFiler({}, UnderMemlock(8u << 20));
   EXPECT_TRUE(absl::StrContains(filer_->Log(), "memlock limit: RLIMIT_MEMLOCK 8 MiB"))
       << "no start-time memlock notice";
   EXPECT_TRUE(absl::StrContains(filer_->Log(), "raise the memlock limit"));

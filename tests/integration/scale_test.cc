@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "tests/integration/raw_session.h"
+#include "tests/integration/single_filer_test.h"
 #include "tests/integration/test_env.h"
 #include "transport/fabric.h"
 #include "transport/tcp/socket_io.h"
@@ -82,34 +83,18 @@ int CountLines(const std::string& text, absl::string_view needle) {
   return n;
 }
 
-class ScaleTest : public ::testing::Test {
+class ScaleTest : public SingleFilerTest {
  protected:
-  void SetUp() override {
-    fabric_ = GetTestFabric();
-    ASSERT_FALSE(fabric_.address_a.empty());
-    dir_ = MakeScratchDir("vifiler-scale-test");
-    volume_ = dir_ + "/volume-a";
-    ASSERT_EQ(mkdir(volume_.c_str(), 0755), 0);
-    hosts_ = WritePairHostsFile(dir_, fabric_);
-  }
-  void TearDown() override {
-    if (filer_ != nullptr) filer_->Stop();
-    if (HasFailure() && filer_ != nullptr) {
-      // Its warnings and errors (bounded), then its last lines.
-      int shown = 0;
-      for (absl::string_view line : absl::StrSplit(filer_->Log(), '\n')) {
-        if ((absl::StartsWith(line, "W") || absl::StartsWith(line, "E")) && shown++ < 100) {
-          fprintf(stderr, "%s\n", std::string(line).c_str());
-        }
+  ScaleTest() : SingleFilerTest("vifiler-scale-test") {}
+  void PrintFilerLog() override {
+    // Its warnings and errors (bounded), then its last lines.
+    int shown = 0;
+    for (absl::string_view line : absl::StrSplit(filer_->Log(), '\n')) {
+      if ((absl::StartsWith(line, "W") || absl::StartsWith(line, "E")) && shown++ < 100) {
+        fprintf(stderr, "%s\n", std::string(line).c_str());
       }
-      fprintf(stderr, "filer log (tail):\n%s\n", tools::TailOfFile(filer_->log_path(), 30).c_str());
     }
-    RemoveTree(dir_);
-  }
-  void StartFiler(std::vector<std::string> flags) {
-    filer_ = std::make_unique<FilerProcess>("filer-a", volume_, fabric_.address_a, hosts_,
-                                            dir_ + "/filer-a.log", std::move(flags));
-    ASSERT_TRUE(filer_->Start().ok()) << filer_->Log();
+    fprintf(stderr, "filer log (tail):\n%s\n", tools::TailOfFile(filer_->log_path(), 30).c_str());
   }
   pid_t pid() { return filer_->process()->pid(); }
   std::unique_ptr<client::Client> Connect() {
@@ -135,10 +120,6 @@ class ScaleTest : public ::testing::Test {
     }
     return false;
   }
-
-  TestFabric fabric_;
-  std::string dir_, volume_, hosts_;
-  std::unique_ptr<FilerProcess> filer_;
 };
 
 TEST_F(ScaleTest, ReadOnlyClientsLeaveNoDescriptorsFilesOrSessions) {
