@@ -488,53 +488,56 @@ int vp_fallocate(int fd, int mode, off_t offset, off_t length) {
   return SetSize(f->handle, static_cast<off_t>(end));
 }
 
-int vp_unlink(const char* path) {
-  std::string vpath, name;
+namespace {
+// The entry a name-changing call on `path` works on: the client, the parent directory and the
+// name in it. 0, or -1 with errno set (ENOENT outside the prefix, root_errno for the volume's
+// root). The caller holds an InsideVifiler.
+struct Entry {
+  client::Client* client = nullptr;
+  FileHandle dir;
+  std::string name;
+};
+int ResolveEntry(const char* path, int root_errno, Entry* e) {
+  std::string vpath;
   if (!pl::VolumePath(path, &vpath)) return Fail(ENOENT);
-  InsideVifiler inside;
-  client::Client* c = Session::Get().Client();
-  if (c == nullptr) return -1;
-  if (vpath == "/") return Fail(EISDIR);
-  absl::StatusOr<FileHandle> dir = pl::ParentOf(c, vpath, &name);
+  e->client = Session::Get().Client();
+  if (e->client == nullptr) return -1;
+  if (vpath == "/") return Fail(root_errno);
+  absl::StatusOr<FileHandle> dir = pl::ParentOf(e->client, vpath, &e->name);
   if (!dir.ok()) return FailStatus(dir.status());
-  absl::StatusOr<protocol::HandleReply> found = c->Lookup(*dir, name);
+  e->dir = *dir;
+  return 0;
+}
+
+// unlink (directory false) and rmdir (true): the entry must be of that kind.
+int RemoveEntry(const char* path, bool directory) {
+  InsideVifiler inside;
+  Entry e;
+  if (ResolveEntry(path, directory ? EBUSY : EISDIR, &e) != 0) return -1;
+  absl::StatusOr<protocol::HandleReply> found = e.client->Lookup(e.dir, e.name);
   if (!found.ok()) return FailStatus(found.status());
-  if (found->attr.type == FileType::kDirectory) return Fail(EISDIR);
-  absl::Status s = c->RemoveAt(*dir, name);
+  if ((found->attr.type == FileType::kDirectory) != directory) {
+    return Fail(directory ? ENOTDIR : EISDIR);
+  }
+  absl::Status s = directory ? e.client->RmdirAt(e.dir, e.name) : e.client->RemoveAt(e.dir, e.name);
   return s.ok() ? 0 : FailStatus(s);
 }
+}  // namespace
+
+int vp_unlink(const char* path) { return RemoveEntry(path, /*directory=*/false); }
+
+int vp_rmdir(const char* path) { return RemoveEntry(path, /*directory=*/true); }
 
 int vp_mkdir(const char* path, mode_t mode) {
-  std::string vpath, name;
-  if (!pl::VolumePath(path, &vpath)) return Fail(ENOENT);
   InsideVifiler inside;
-  client::Client* c = Session::Get().Client();
-  if (c == nullptr) return -1;
-  if (vpath == "/") return Fail(EEXIST);
-  absl::StatusOr<FileHandle> dir = pl::ParentOf(c, vpath, &name);
-  if (!dir.ok()) return FailStatus(dir.status());
+  Entry e;
+  if (ResolveEntry(path, EEXIST, &e) != 0) return -1;
   protocol::MkdirRequest r;
-  r.dir = *dir;
-  r.name = name;
+  r.dir = e.dir;
+  r.name = e.name;
   r.mode = mode & 07777 & ~Session::Get().umask();
-  absl::StatusOr<protocol::HandleReply> made = c->MkdirAt(r);
+  absl::StatusOr<protocol::HandleReply> made = e.client->MkdirAt(r);
   return made.ok() ? 0 : FailStatus(made.status());
-}
-
-int vp_rmdir(const char* path) {
-  std::string vpath, name;
-  if (!pl::VolumePath(path, &vpath)) return Fail(ENOENT);
-  InsideVifiler inside;
-  client::Client* c = Session::Get().Client();
-  if (c == nullptr) return -1;
-  if (vpath == "/") return Fail(EBUSY);
-  absl::StatusOr<FileHandle> dir = pl::ParentOf(c, vpath, &name);
-  if (!dir.ok()) return FailStatus(dir.status());
-  absl::StatusOr<protocol::HandleReply> found = c->Lookup(*dir, name);
-  if (!found.ok()) return FailStatus(found.status());
-  if (found->attr.type != FileType::kDirectory) return Fail(ENOTDIR);
-  absl::Status s = c->RmdirAt(*dir, name);
-  return s.ok() ? 0 : FailStatus(s);
 }
 
 int vp_rename(const char* from, const char* to, unsigned int flags) {

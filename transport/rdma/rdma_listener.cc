@@ -164,13 +164,13 @@ void RdmaListener::DrainEvents() {
     }
     requests_.push_back(event);
     if (requests_.size() > kMaxQueuedRequests) {
-      Shed(requests_.front(), "too many requests queued");
+      Shed(requests_.front());
       requests_.pop_front();
     }
   }
 }
 
-void RdmaListener::Shed(rdma_cm_event* event, absl::string_view why) {
+void RdmaListener::Shed(rdma_cm_event* event) {
   rdma_cm_id* child = event->id;
   Reject(child, "listener busy");
   rdma_ack_cm_event(event);
@@ -179,7 +179,8 @@ void RdmaListener::Shed(rdma_cm_event* event, absl::string_view why) {
   if (shed_++ % 100 == 0) {
     VIFILER_LOG(Warning) << "rdma listener on " << endpoint_.address << ":"
                          << endpoint_.discriminator << " is overloaded: rejected a connect request"
-                         << " as busy (" << why << "); " << shed_ << " so far";
+                         << " as busy (more than " << kMaxQueuedRequests << " queued); " << shed_
+                         << " so far";
   }
 }
 

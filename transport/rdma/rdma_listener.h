@@ -71,7 +71,7 @@ class RdmaListener : public Listener {
   // Sets the requested connection up (or rejects it); acks the event.
   void HandleConnectRequest(rdma_cm_event* event);
   // Rejects a connect request the listener will not serve; acks the event.
-  void Shed(rdma_cm_event* event, absl::string_view why);
+  void Shed(rdma_cm_event* event);
   // rdma_reject with reason as private data; false when the request is gone (its connector
   // gave up), which is not logged.
   bool Reject(rdma_cm_id* child, absl::string_view reason);
