@@ -20,8 +20,8 @@
 //  - Operations the protocol lacks: symbolic and hard links (EPERM, as a file system without
 //    them answers), reading a symbolic link (EOPNOTSUPP), special files (EPERM), extended
 //    attributes (EOPNOTSUPP from the kernel: the protocol has no xattr operations yet, issue
-//    9), chown to another owner
-//    (EPERM: files show the mounting user as owner), rename with RENAME_EXCHANGE (EINVAL).
+//    9), chown to another owner (EPERM: files show the mounting user as owner), rename with
+//    RENAME_EXCHANGE (EINVAL).
 //    RENAME_NOREPLACE is checked by a lookup before the rename (not atomic against other
 //    clients). O_APPEND writes at the end of the file as this mount knows it (atomic among the
 //    writers of this mount only). Locks (flock, fcntl) are local to this mount.
